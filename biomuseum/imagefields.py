@@ -1,0 +1,47 @@
+"""What every processed image (organism photographs, blog covers) stores.
+
+The rendition pipeline fills in the server-owned fields; curators own the text.
+"""
+
+import uuid
+from pathlib import PurePosixPath
+
+from django.db import models
+
+
+def generated_upload_name(instance: models.Model, filename: str) -> str:
+    """Store originals under a generated name: the uploaded name is never trusted or kept."""
+    folder = instance._meta.model_name
+    suffix = PurePosixPath(filename).suffix.lower()[:5] or ".img"
+    return f"originals/{folder}/{uuid.uuid4().hex}{suffix}"
+
+
+class ImageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    PROCESSING = "processing", "Processing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ProcessedImage(models.Model):
+    original = models.ImageField(upload_to=generated_upload_name, width_field="width", height_field="height")
+    alt_text = models.CharField(max_length=300, blank=True)
+    width = models.PositiveIntegerField(null=True, editable=False)
+    height = models.PositiveIntegerField(null=True, editable=False)
+    status = models.CharField(max_length=12, choices=ImageStatus.choices, default=ImageStatus.PENDING, editable=False)
+    error = models.TextField(blank=True, editable=False)
+    renditions = models.JSONField(default=list, blank=True, editable=False)
+    placeholder = models.TextField(blank=True, editable=False)
+    dominant_color = models.CharField(max_length=7, blank=True, editable=False)
+    content_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def smallest_url(self) -> str:
+        """The lightest thing to show in a list: the smallest rendition, else the original."""
+        if self.renditions:
+            return min(self.renditions, key=lambda r: r["width"])["url"]
+        return self.original.url if self.original else ""

@@ -1,0 +1,57 @@
+"""Serializer behaviour both apps share: sparse output fields and strict input."""
+
+from rest_framework import serializers
+
+
+class SparseFieldsMixin:
+    """Drops every output field not named in `context["fields"]` (the `fields` query parameter)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        wanted = self.context.get("fields")
+        if wanted:
+            for name in set(self.fields) - set(wanted):
+                self.fields.pop(name)
+
+
+class StrictInputMixin:
+    """Refuses fields the client may not set, instead of silently ignoring them.
+
+    This is what makes mass assignment of server-owned fields (author, timestamps,
+    processing status) impossible, and visible to the client that tried.
+    """
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data.keys()) - writable)
+            if unknown:
+                raise serializers.ValidationError({name: ["This field cannot be set."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def srcset_by_format(renditions: list[dict]) -> dict[str, str]:
+    """`{"webp": "a.webp 320w, b.webp 640w", ...}` from a renditions manifest."""
+    by_format: dict[str, list[dict]] = {}
+    for rendition in renditions:
+        by_format.setdefault(rendition["format"], []).append(rendition)
+    return {
+        fmt: ", ".join(f"{r['url']} {r['width']}w" for r in sorted(items, key=lambda r: r["width"]))
+        for fmt, items in by_format.items()
+    }
+
+
+class ProcessedImageSerializer(serializers.Serializer):
+    """The public face of a ready image: renditions only, never the original (it may carry metadata)."""
+
+    id = serializers.IntegerField(read_only=True)
+    alt_text = serializers.CharField(read_only=True)
+    width = serializers.IntegerField(read_only=True, allow_null=True)
+    height = serializers.IntegerField(read_only=True, allow_null=True)
+    placeholder = serializers.CharField(read_only=True)
+    dominant_color = serializers.CharField(read_only=True)
+    renditions = serializers.JSONField(read_only=True)
+    srcset = serializers.SerializerMethodField()
+
+    def get_srcset(self, image) -> dict[str, str]:
+        return srcset_by_format(image.renditions or [])

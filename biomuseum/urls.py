@@ -1,0 +1,36 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import SimpleRouter
+
+from blogs.views import PostViewSet
+from ops.views import health
+from organisms.views import OrganismViewSet
+
+from . import errors
+
+router = SimpleRouter()
+router.register("organisms", OrganismViewSet, basename="organism")
+router.register("posts", PostViewSet, basename="post")
+
+urlpatterns = [
+    path("api/v1/", include(router.urls)),
+    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/health", health, name="api-health"),
+    path("ops/", include("ops.urls")),
+    re_path(r"^(?:api|ops)/", errors.json_not_found),
+    path(settings.ADMIN_URL, admin.site.urls),
+]
+if settings.SERVE_MEDIA:
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns += [re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+handler400 = errors.handler400
+handler403 = errors.handler403
+handler404 = errors.handler404
+handler500 = errors.handler500

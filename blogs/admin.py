@@ -1,0 +1,82 @@
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from biomuseum.admin_widgets import image_preview, status_badge
+
+from . import services
+from .models import CoverImage, Post, PostStatus, Tag
+
+
+class CoverImageInline(admin.StackedInline):
+    model = CoverImage
+    extra = 0
+    max_num = 1
+    fields = ("preview", "original", "alt_text", "credit", "processing")
+    readonly_fields = ("preview", "processing")
+
+    @admin.display(description="Preview")
+    def preview(self, image):
+        return image_preview(image, size=240)
+
+    @admin.display(description="Status")
+    def processing(self, image):
+        return status_badge(image.status, image.error)
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug")
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ("title", "visibility", "published_at", "author", "updated_at")
+    list_filter = ("status", ("published_at", admin.DateFieldListFilter), "tags")
+    search_fields = ("title", "excerpt", "=slug")
+    prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("related_organisms", "tags")
+    readonly_fields = ("author", "rendered", "created_at", "updated_at")
+    date_hierarchy = "published_at"
+    show_full_result_count = False
+    inlines = [CoverImageInline]
+    actions = ["publish", "unpublish"]
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "excerpt", "body")}),
+        ("Publication", {"fields": ("status", "published_at", "author")}),
+        ("Links", {"fields": ("tags", "related_organisms")}),
+        ("Rendered", {"fields": ("rendered",), "classes": ("collapse",)}),
+        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.author = request.user
+        if obj.status == PostStatus.PUBLISHED and obj.published_at is None:
+            obj.published_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Visibility")
+    def visibility(self, post):
+        if post.status == PostStatus.DRAFT:
+            return "draft"
+        return "scheduled" if post.published_at > timezone.now() else "public"
+
+    @admin.display(description="Rendered HTML")
+    def rendered(self, post):
+        return format_html('<div style="max-width:60em">{}</div>', post.body_html) if post.body_html else "—"
+
+    @admin.action(description="Publish selected posts now", permissions=["change"])
+    def publish(self, request, queryset):
+        changed = services.post_publish(posts=queryset, user=request.user)
+        self.message_user(request, f"Published {changed} post(s).", messages.SUCCESS)
+
+    @admin.action(description="Unpublish selected posts (back to draft)", permissions=["change"])
+    def unpublish(self, request, queryset):
+        changed = services.post_unpublish(posts=queryset, user=request.user)
+        self.message_user(request, f"Unpublished {changed} post(s).", messages.SUCCESS)

@@ -1,0 +1,87 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from biomuseum.imagefields import ProcessedImage
+
+from .markup import render_markdown
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PostStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
+class PostQuerySet(models.QuerySet):
+    def published(self, now=None) -> "PostQuerySet":
+        """Visible to the public: published, and its time has come (a future time means scheduled)."""
+        return self.filter(status=PostStatus.PUBLISHED, published_at__lte=now or timezone.now())
+
+
+class Post(models.Model):
+    slug = models.SlugField(max_length=160, unique=True)
+    title = models.CharField(max_length=200)
+    excerpt = models.CharField(max_length=300, blank=True)
+    body = models.TextField(help_text="Markdown.")
+    body_html = models.TextField(blank=True, editable=False)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="posts")
+    status = models.CharField(max_length=10, choices=PostStatus.choices, default=PostStatus.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True, help_text="A future time schedules the post.")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="posts")
+    related_organisms = models.ManyToManyField("organisms.Organism", blank=True, related_name="posts")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["status", "-published_at", "-id"], name="post_status_published")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=PostStatus.DRAFT) | Q(published_at__isnull=False),
+                name="post_published_has_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs):
+        # The HTML is derived data: rendering it here keeps every path (admin, API, import) in step.
+        self.body_html = render_markdown(self.body)
+        if kwargs.get("update_fields") is not None and "body" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("post-detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_public(self) -> bool:
+        return (
+            self.status == PostStatus.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+
+class CoverImage(ProcessedImage):
+    post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="cover")
+    credit = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.alt_text or f"Cover of {self.post}"

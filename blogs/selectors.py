@@ -1,0 +1,52 @@
+"""Reads of the blog."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from biomuseum.imagefields import ImageStatus
+from organisms.models import Organism
+
+from .models import CoverImage, Post, Tag
+
+LIST_FIELDS = (
+    "id",
+    "slug",
+    "title",
+    "excerpt",
+    "published_at",
+    "author__first_name",
+    "author__last_name",
+    "author__username",
+)
+
+
+def _cover() -> Prefetch:
+    return Prefetch("cover", queryset=CoverImage.objects.filter(status=ImageStatus.READY))
+
+
+def post_list(*, tag: str = "", search: str = "") -> QuerySet:
+    """Public posts, newest first: author joined, tags and a ready cover prefetched."""
+    queryset = Post.objects.published().select_related("author").only(*LIST_FIELDS)
+    if tag:
+        queryset = queryset.filter(tags__slug=tag)
+    if search:
+        queryset = queryset.filter(Q(title__icontains=search) | Q(excerpt__icontains=search))
+    return queryset.prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug")), _cover())
+
+
+def post_detail_queryset() -> QuerySet:
+    """Everything a post page shows; related organisms only when they are published."""
+    organisms = Organism.objects.published().only("id", "slug", "common_name", "scientific_name")
+    return (
+        Post.objects.published()
+        .select_related("author")
+        .prefetch_related("tags", Prefetch("related_organisms", queryset=organisms), _cover())
+    )
+
+
+def cover_of(post: Post) -> CoverImage | None:
+    """The ready cover, if any (covers not yet processed are not shown)."""
+    try:
+        cover = post.cover
+    except CoverImage.DoesNotExist:
+        return None
+    return cover if cover.status == ImageStatus.READY else None

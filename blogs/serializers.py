@@ -1,0 +1,77 @@
+from rest_framework import serializers
+
+from biomuseum.queryparams import QueryParamsSerializer
+from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin
+from organisms.models import Organism
+
+from .models import Post, PostStatus
+from .selectors import cover_of
+
+
+class CoverSerializer(ProcessedImageSerializer):
+    credit = serializers.CharField(read_only=True)
+
+
+class PostListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="post-detail", lookup_field="slug")
+    author = serializers.SerializerMethodField()
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    cover = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Post
+        fields = ["slug", "url", "title", "excerpt", "author", "published_at", "tags", "cover"]
+
+    def get_author(self, post) -> str | None:
+        if post.author is None:
+            return None
+        return post.author.get_full_name() or post.author.get_username()
+
+    def get_cover(self, post) -> CoverSerializer(allow_null=True):
+        cover = cover_of(post)
+        return CoverSerializer(cover).data if cover else None
+
+
+class RelatedOrganismSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
+
+    class Meta:
+        model = Organism
+        fields = ["slug", "url", "common_name", "scientific_name"]
+
+
+class PostDetailSerializer(PostListSerializer):
+    related_organisms = RelatedOrganismSerializer(many=True, read_only=True)
+
+    class Meta(PostListSerializer.Meta):
+        fields = [*PostListSerializer.Meta.fields, "body_html", "related_organisms", "updated_at"]
+
+
+class PostWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
+    """What staff may set. The author, the rendered HTML and timestamps are the server's."""
+
+    slug = serializers.SlugField(max_length=160, required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False, max_length=20, help_text="Tag names."
+    )
+    related_organisms = serializers.SlugRelatedField(
+        slug_field="slug", many=True, required=False, queryset=Organism.objects.all()
+    )
+    status = serializers.ChoiceField(choices=PostStatus.choices, required=False)
+
+    class Meta:
+        model = Post
+        fields = ["slug", "title", "excerpt", "body", "status", "published_at", "tags", "related_organisms"]
+
+    def validate_slug(self, value: str) -> str:
+        others = Post.objects.filter(slug=value)
+        if self.instance:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A post with this slug already exists.")
+        return value
+
+
+class PostListParams(QueryParamsSerializer):
+    search = serializers.CharField(required=False, max_length=200)
+    tag = serializers.SlugField(required=False, max_length=60)

@@ -1,0 +1,114 @@
+"""Every write to the blog goes through here."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from organisms.models import Organism
+from organisms.services import unique_slug
+
+from .models import Post, PostStatus, Tag
+
+EDITABLE_FIELDS = ("title", "excerpt", "body", "status", "published_at")
+
+
+def tags_from_names(names: Iterable[str]) -> list[Tag]:
+    """The tags with these names, created when new."""
+    tags = []
+    for name in names:
+        name = " ".join(name.split())
+        if name:
+            tag = Tag.objects.filter(name__iexact=name).first()
+            tags.append(tag or Tag.objects.create(name=name, slug=unique_slug(Tag, name, max_length=60)))
+    return tags
+
+
+# The author is the server's to set and may be gone (SET_NULL): it is not something to validate.
+SERVER_OWNED = ("author",)
+
+
+def _apply_publication(post: Post) -> None:
+    if post.status == PostStatus.PUBLISHED and post.published_at is None:
+        post.published_at = timezone.now()
+
+
+@transaction.atomic
+def post_create(
+    *,
+    author: AbstractBaseUser | None,
+    title: str,
+    body: str,
+    slug: str = "",
+    tags: Iterable[str] = (),
+    related_organisms: Iterable[Organism] = (),
+    **fields,
+) -> Post:
+    """A new post, a draft unless a status says otherwise; the author is whoever writes it."""
+    post = Post(title=title, body=body, author=author, **{k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
+    post.slug = slug or unique_slug(Post, title, max_length=160)
+    _apply_publication(post)
+    post.full_clean(exclude=SERVER_OWNED)
+    post.save()
+    post.tags.set(tags_from_names(tags))
+    post.related_organisms.set(list(related_organisms))
+    return post
+
+
+@transaction.atomic
+def post_update(
+    *,
+    post: Post,
+    user: AbstractBaseUser | None,
+    tags: Iterable[str] | None = None,
+    related_organisms: Iterable[Organism] | None = None,
+    **fields,
+) -> Post:
+    for name, value in fields.items():
+        if name in EDITABLE_FIELDS or name == "slug":
+            setattr(post, name, value)
+    _apply_publication(post)
+    post.full_clean(exclude=SERVER_OWNED)
+    post.save()
+    if tags is not None:
+        post.tags.set(tags_from_names(tags))
+    if related_organisms is not None:
+        post.related_organisms.set(list(related_organisms))
+    return post
+
+
+@transaction.atomic
+def post_delete(*, post: Post, user: AbstractBaseUser | None) -> None:
+    post.delete()
+
+
+@transaction.atomic
+def post_publish(*, posts: QuerySet, user: AbstractBaseUser | None, at: datetime | None = None) -> int:
+    """Publish now, or schedule for `at`. A post published in the past keeps its date when published again."""
+    now = timezone.now()
+    changed = 0
+    for post in posts.select_for_update():
+        if at is None and post.is_public:
+            continue
+        if at is not None:
+            post.published_at = at
+        elif post.published_at is None or post.published_at > now:
+            post.published_at = now
+        post.status = PostStatus.PUBLISHED
+        post.save(update_fields=["status", "published_at", "updated_at"])
+        changed += 1
+    return changed
+
+
+@transaction.atomic
+def post_unpublish(*, posts: QuerySet, user: AbstractBaseUser | None) -> int:
+    """Back to draft; the public no longer sees it."""
+    changed = 0
+    for post in posts.select_for_update().filter(status=PostStatus.PUBLISHED):
+        post.status = PostStatus.DRAFT
+        post.save(update_fields=["status", "updated_at"])
+        changed += 1
+    return changed

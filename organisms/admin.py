@@ -1,0 +1,76 @@
+from django.contrib import admin, messages
+from django.db.models import Prefetch
+
+from biomuseum.admin_widgets import image_preview, status_badge
+
+from . import services
+from .models import Organism, OrganismImage
+
+
+class OrganismImageInline(admin.TabularInline):
+    model = OrganismImage
+    extra = 0
+    fields = ("preview", "original", "alt_text", "caption", "credit", "licence", "position", "processing")
+    readonly_fields = ("preview", "processing")
+
+    @admin.display(description="Preview")
+    def preview(self, image):
+        return image_preview(image, size=120)
+
+    @admin.display(description="Status")
+    def processing(self, image):
+        return status_badge(image.status, image.error)
+
+
+@admin.register(Organism)
+class OrganismAdmin(admin.ModelAdmin):
+    list_display = (
+        "thumbnail",
+        "common_name",
+        "scientific_name",
+        "kingdom",
+        "class_name",
+        "conservation_status",
+        "is_published",
+        "updated_at",
+    )
+    list_display_links = ("thumbnail", "common_name")
+    list_filter = ("is_published", "conservation_status", "kingdom")
+    search_fields = ("scientific_name", "common_name", "=slug")
+    search_help_text = "Search by common or scientific name, or by exact slug."
+    prepopulated_fields = {"slug": ("scientific_name",)}
+    readonly_fields = ("created_at", "updated_at")
+    list_per_page = 50
+    show_full_result_count = False  # no COUNT(*) over 100k rows on every search
+    ordering = ("scientific_name",)
+    inlines = [OrganismImageInline]
+    actions = ["publish", "unpublish"]
+    fieldsets = (
+        (None, {"fields": ("common_name", "scientific_name", "slug", "is_published")}),
+        ("Taxonomy", {"fields": (("kingdom", "phylum"), ("class_name", "order_name"), ("family", "genus"))}),
+        ("Conservation and range", {"fields": ("conservation_status", "habitat", "distribution")}),
+        ("Description", {"fields": ("description",)}),
+        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("images", queryset=OrganismImage.objects.order_by("position", "id")))
+        )
+
+    @admin.display(description="")
+    def thumbnail(self, organism):
+        images = organism.images.all()
+        return image_preview(images[0] if images else None, size=48)
+
+    @admin.action(description="Publish selected organisms", permissions=["change"])
+    def publish(self, request, queryset):
+        changed = services.organism_set_published(organisms=queryset, published=True, user=request.user)
+        self.message_user(request, f"Published {changed} organism(s).", messages.SUCCESS)
+
+    @admin.action(description="Unpublish selected organisms", permissions=["change"])
+    def unpublish(self, request, queryset):
+        changed = services.organism_set_published(organisms=queryset, published=False, user=request.user)
+        self.message_user(request, f"Unpublished {changed} organism(s).", messages.SUCCESS)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OrganismsConfig(AppConfig):
+    name = "organisms"
+    default_auto_field = "django.db.models.BigAutoField"

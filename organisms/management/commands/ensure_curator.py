@@ -1,0 +1,38 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand
+
+CURATOR_MODELS = ("organism", "organismimage", "post", "tag", "coverimage")
+
+
+class Command(BaseCommand):
+    help = "Create the Curators group and, on first run, a curator account with a one-time password."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default="curator")
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    def handle(self, *args, username: str, base_url: str, **options):
+        group, _ = Group.objects.get_or_create(name="Curators")
+        group.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label__in=("organisms", "blogs"), content_type__model__in=CURATOR_MODELS
+            )
+        )
+        user_model = get_user_model()
+        admin_url = f"{base_url.rstrip('/')}/{settings.ADMIN_URL}"
+        if user_model.objects.filter(username=username).exists():
+            self.stdout.write(f"Curator account '{username}' exists. Admin: {admin_url}")
+            return
+        password = secrets.token_urlsafe(12)
+        user = user_model.objects.create_user(username=username, password=password, is_staff=True)
+        user.groups.add(group)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Created curator account '{username}' with one-time password: {password}\n"
+                f"Sign in at {admin_url} and change it (it is not shown again)."
+            )
+        )

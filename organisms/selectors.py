@@ -1,0 +1,71 @@
+"""Reads of the catalogue. Each returns a queryset already shaped for its caller."""
+
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+
+from biomuseum.imagefields import ImageStatus
+from blogs.models import Post
+
+from .models import TAXONOMY_RANKS, Organism, OrganismImage
+
+LIST_FIELDS = (
+    "id",
+    "slug",
+    "common_name",
+    "scientific_name",
+    "kingdom",
+    "class_name",
+    "conservation_status",
+)
+
+
+def _ready_images() -> Prefetch:
+    return Prefetch(
+        "images", queryset=OrganismImage.objects.filter(status=ImageStatus.READY).order_by("position", "id")
+    )
+
+
+def organism_list(*, filters: dict | None = None, search: str = "", include_unpublished: bool = False) -> QuerySet:
+    """Published organisms for the public list: lean columns, the first ready image prefetched."""
+    queryset = Organism.objects.all() if include_unpublished else Organism.objects.published()
+    for model_field, public_name in TAXONOMY_RANKS.items():
+        value = (filters or {}).get(public_name)
+        if value:
+            queryset = queryset.filter(**{f"{model_field}__iexact": value})
+    status = (filters or {}).get("conservation_status")
+    if status:
+        queryset = queryset.filter(conservation_status__in=status)
+    if search:
+        queryset = queryset.filter(Q(common_name__icontains=search) | Q(scientific_name__icontains=search))
+    return queryset.only(*LIST_FIELDS).prefetch_related(_ready_images())
+
+
+def organism_detail_queryset(*, include_unpublished: bool = False) -> QuerySet:
+    """Everything the detail page shows: ready images and published related posts, in three queries."""
+    queryset = Organism.objects.all() if include_unpublished else Organism.objects.published()
+    related_posts = (
+        Post.objects.published().only("id", "slug", "title", "excerpt", "published_at").order_by("-published_at", "-id")
+    )
+    return queryset.prefetch_related(_ready_images(), Prefetch("posts", queryset=related_posts))
+
+
+def organism_autocomplete(*, query: str, limit: int = 10) -> list[Organism]:
+    """Suggestions for a search box: exact matches first, then prefixes, then word starts."""
+    rank = Case(
+        When(Q(common_name__iexact=query) | Q(scientific_name__iexact=query), then=Value(0)),
+        When(Q(common_name__istartswith=query) | Q(scientific_name__istartswith=query), then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    matches = (
+        Organism.objects.published()
+        .filter(
+            Q(common_name__istartswith=query)
+            | Q(scientific_name__istartswith=query)
+            | Q(common_name__icontains=f" {query}")
+            | Q(scientific_name__icontains=f" {query}")
+        )
+        .annotate(rank=rank)
+        .only("id", "slug", "common_name", "scientific_name")
+        .order_by("rank", "scientific_name")
+    )
+    return list(matches[:limit])

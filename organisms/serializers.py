@@ -1,0 +1,179 @@
+from rest_framework import serializers
+
+from biomuseum.queryparams import QueryParamsSerializer
+from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin
+from blogs.models import Post
+
+from .models import ConservationStatus, Organism, OrganismImage
+
+
+class OrganismImageSerializer(ProcessedImageSerializer):
+    caption = serializers.CharField(read_only=True)
+    credit = serializers.CharField(read_only=True)
+    licence = serializers.CharField(read_only=True)
+
+
+class ThumbnailSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    alt_text = serializers.CharField()
+    placeholder = serializers.CharField()
+    dominant_color = serializers.CharField()
+
+
+def thumbnail_of(image: OrganismImage | None) -> dict | None:
+    if image is None:
+        return None
+    return {
+        "url": image.smallest_url(),
+        "alt_text": image.alt_text,
+        "placeholder": image.placeholder,
+        "dominant_color": image.dominant_color,
+    }
+
+
+class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
+    """The lean list representation."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
+    thumbnail = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Organism
+        fields = [
+            "slug",
+            "url",
+            "common_name",
+            "scientific_name",
+            "kingdom",
+            "class",
+            "conservation_status",
+            "thumbnail",
+        ]
+
+    def build_field(self, field_name, info, model_class, nested_depth):
+        if field_name == "class":
+            return serializers.CharField, {"source": "class_name", "read_only": True}
+        return super().build_field(field_name, info, model_class, nested_depth)
+
+    def get_thumbnail(self, organism) -> ThumbnailSerializer(allow_null=True):
+        images = organism.images.all()  # prefetched: ready images in order
+        return thumbnail_of(images[0] if images else None)
+
+
+class RelatedPostSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="post-detail", lookup_field="slug")
+
+    class Meta:
+        model = Post
+        fields = ["slug", "url", "title", "excerpt", "published_at"]
+
+
+class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
+    """The rich detail representation."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
+    conservation_status_label = serializers.CharField(source="get_conservation_status_display", read_only=True)
+    images = OrganismImageSerializer(many=True, read_only=True)
+    related_posts = RelatedPostSerializer(source="posts", many=True, read_only=True)
+
+    class Meta:
+        model = Organism
+        fields = [
+            "slug",
+            "url",
+            "common_name",
+            "scientific_name",
+            "kingdom",
+            "phylum",
+            "class",
+            "order",
+            "family",
+            "genus",
+            "conservation_status",
+            "conservation_status_label",
+            "habitat",
+            "distribution",
+            "description",
+            "images",
+            "related_posts",
+            "created_at",
+            "updated_at",
+        ]
+
+    def build_field(self, field_name, info, model_class, nested_depth):
+        if field_name in ("class", "order"):
+            return serializers.CharField, {"source": f"{field_name}_name", "read_only": True}
+        return super().build_field(field_name, info, model_class, nested_depth)
+
+
+class OrganismWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
+    """What staff may set. Timestamps, images and their processing state are the server's."""
+
+    slug = serializers.SlugField(max_length=140, required=False)
+
+    class Meta:
+        model = Organism
+        fields = [
+            "slug",
+            "common_name",
+            "scientific_name",
+            "kingdom",
+            "phylum",
+            "class",
+            "order",
+            "family",
+            "genus",
+            "conservation_status",
+            "habitat",
+            "distribution",
+            "description",
+            "is_published",
+        ]
+
+    def build_field(self, field_name, info, model_class, nested_depth):
+        if field_name in ("class", "order"):
+            return serializers.CharField, {
+                "source": f"{field_name}_name",
+                "max_length": 80,
+                "required": False,
+                "allow_blank": True,
+            }
+        return super().build_field(field_name, info, model_class, nested_depth)
+
+    def validate_slug(self, value: str) -> str:
+        others = Organism.objects.filter(slug=value)
+        if self.instance:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("An organism with this slug already exists.")
+        return value
+
+
+class OrganismListParams(QueryParamsSerializer):
+    search = serializers.CharField(required=False, max_length=200, trim_whitespace=True)
+    kingdom = serializers.CharField(required=False, max_length=80)
+    phylum = serializers.CharField(required=False, max_length=80)
+    class_ = serializers.CharField(required=False, max_length=80)
+    order = serializers.CharField(required=False, max_length=80)
+    family = serializers.CharField(required=False, max_length=80)
+    genus = serializers.CharField(required=False, max_length=80)
+    conservation_status = serializers.CharField(
+        required=False, help_text="One IUCN code or several, comma-separated (CR,EN)."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["class"] = fields.pop("class_")
+        return fields
+
+    def validate_conservation_status(self, value: str) -> list[str]:
+        codes = [code.strip().upper() for code in value.split(",") if code.strip()]
+        unknown = [code for code in codes if code not in ConservationStatus.values]
+        if unknown or not codes:
+            raise serializers.ValidationError(f"Use IUCN codes: {', '.join(ConservationStatus.values)}.")
+        return codes
+
+
+class AutocompleteParams(QueryParamsSerializer):
+    allow_pagination = False
+    q = serializers.CharField(max_length=100, help_text="What the visitor has typed so far.")

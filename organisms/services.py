@@ -1,0 +1,73 @@
+"""Every write to the catalogue goes through here."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils.text import slugify
+
+from .models import Organism
+
+EDITABLE_FIELDS = (
+    "common_name",
+    "scientific_name",
+    "kingdom",
+    "phylum",
+    "class_name",
+    "order_name",
+    "family",
+    "genus",
+    "conservation_status",
+    "habitat",
+    "distribution",
+    "description",
+    "is_published",
+)
+
+
+def unique_slug(model, text: str, *, exclude_pk: int | None = None, max_length: int = 140) -> str:
+    """A slug from `text` that no other row of `model` has."""
+    base = slugify(text)[: max_length - 8].strip("-") or "item"
+    candidate, number = base, 2
+    others = model.objects.exclude(pk=exclude_pk) if exclude_pk else model.objects.all()
+    while others.filter(slug=candidate).exists():
+        candidate, number = f"{base}-{number}", number + 1
+    return candidate
+
+
+@transaction.atomic
+def organism_create(*, user: AbstractBaseUser | None, slug: str = "", **fields) -> Organism:
+    """A new species record; the slug follows the scientific name unless one is given."""
+    organism = Organism(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
+    if not organism.genus and organism.scientific_name:
+        organism.genus = organism.scientific_name.split()[0]
+    organism.slug = slug or unique_slug(Organism, organism.scientific_name)
+    organism.full_clean()
+    organism.save()
+    return organism
+
+
+@transaction.atomic
+def organism_update(*, organism: Organism, user: AbstractBaseUser | None, **fields) -> Organism:
+    """Change the curator-owned fields named; everything else stays as it was."""
+    for name, value in fields.items():
+        if name in EDITABLE_FIELDS or name == "slug":
+            setattr(organism, name, value)
+    organism.full_clean()
+    organism.save()
+    return organism
+
+
+@transaction.atomic
+def organism_delete(*, organism: Organism, user: AbstractBaseUser | None) -> None:
+    organism.delete()
+
+
+@transaction.atomic
+def organism_set_published(*, organisms: QuerySet, published: bool, user: AbstractBaseUser | None) -> int:
+    """Publish or withdraw many records at once (the admin's bulk actions)."""
+    changed = 0
+    for organism in organisms.select_for_update().filter(is_published=not published):
+        organism.is_published = published
+        organism.save(update_fields=["is_published", "updated_at"])
+        changed += 1
+    return changed

@@ -1,0 +1,79 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from biomuseum.imagefields import ImageStatus
+from blogs.models import PostStatus
+from organisms import selectors
+from tests.factories import OrganismFactory, OrganismImageFactory, PostFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_organism_list_hides_unpublished():
+    visible = OrganismFactory()
+    OrganismFactory(is_published=False)
+    assert list(selectors.organism_list()) == [visible]
+
+
+def test_organism_list_filters_by_rank_case_insensitively():
+    cat = OrganismFactory(class_name="Mammalia", order_name="Carnivora")
+    OrganismFactory(class_name="Aves", order_name="Strigiformes")
+    assert list(selectors.organism_list(filters={"class": "mammalia"})) == [cat]
+    assert list(selectors.organism_list(filters={"order": "CARNIVORA"})) == [cat]
+
+
+def test_organism_list_filters_by_several_statuses():
+    critical = OrganismFactory(conservation_status="CR")
+    endangered = OrganismFactory(conservation_status="EN")
+    OrganismFactory(conservation_status="LC")
+    found = set(selectors.organism_list(filters={"conservation_status": ["CR", "EN"]}))
+    assert found == {critical, endangered}
+
+
+def test_organism_list_searches_common_and_scientific_names():
+    leopard = OrganismFactory(common_name="Snow leopard", scientific_name="Panthera uncia")
+    OrganismFactory(common_name="Barn owl", scientific_name="Tyto alba")
+    assert list(selectors.organism_list(search="LEOP")) == [leopard]
+    assert list(selectors.organism_list(search="uncia")) == [leopard]
+
+
+def test_organism_list_prefetches_only_ready_images_without_extra_queries():
+    for _ in range(5):
+        organism = OrganismFactory()
+        OrganismImageFactory(organism=organism, position=1)
+        OrganismImageFactory(organism=organism, position=0, status=ImageStatus.PENDING)
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(selectors.organism_list())
+        images = [list(row.images.all()) for row in rows]
+    assert len(queries) == 2
+    assert all(len(found) == 1 and found[0].status == ImageStatus.READY for found in images)
+
+
+def test_organism_detail_shows_only_published_related_posts():
+    organism = OrganismFactory()
+    public = PostFactory()
+    draft = PostFactory(status=PostStatus.DRAFT, published_at=None)
+    for post in (public, draft):
+        post.related_organisms.add(organism)
+    found = selectors.organism_detail_queryset().get(pk=organism.pk)
+    assert list(found.posts.all()) == [public]
+
+
+def test_organism_autocomplete_puts_exact_matches_first():
+    OrganismFactory(common_name="Tigerfish", scientific_name="Hydrocynus vittatus")
+    exact = OrganismFactory(common_name="Tiger", scientific_name="Panthera tigris")
+    OrganismFactory(common_name="Bengal tiger moth", scientific_name="Aaa tigerella")
+    OrganismFactory(common_name="Lion", scientific_name="Panthera leo")
+    names = [o.common_name for o in selectors.organism_autocomplete(query="tiger")]
+    assert names[0] == "Tiger"
+    assert set(names) == {"Tiger", "Tigerfish", "Bengal tiger moth"}
+    assert exact.common_name in names
+
+
+def test_organism_autocomplete_caps_results_and_skips_unpublished():
+    OrganismFactory.create_batch(12, common_name="Bat")
+    OrganismFactory(common_name="Bat hidden", is_published=False)
+    suggestions = selectors.organism_autocomplete(query="bat")
+    assert len(suggestions) == 10
+    assert all(o.is_published for o in suggestions)
