@@ -8,6 +8,7 @@ import uuid
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from rest_framework import exceptions
@@ -52,6 +53,11 @@ def api_exception_handler(exc, context):
         exc.status_code = 413
     elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         exc = exceptions.ValidationError(str(exc) or "Too many fields in the request.")
+    elif isinstance(exc, DjangoValidationError):
+        # A model's full_clean() inside a service: the client's input was wrong, not the server.
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from biomuseum.admin_widgets import image_preview, status_badge
 
@@ -31,8 +33,23 @@ class TagAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class PostAdminForm(forms.ModelForm):
+    class Meta:
+        model = Post
+        fields = ("title", "slug", "excerpt", "body", "status", "published_at", "tags", "related_organisms")
+
+    def clean(self):
+        cleaned_data = super().clean()
+        # Here rather than in save_model: the form validates the model's constraints before save_model runs,
+        # and "published, no time" violates post_published_has_time.
+        if cleaned_data.get("status") == PostStatus.PUBLISHED and not cleaned_data.get("published_at"):
+            cleaned_data["published_at"] = timezone.now()
+        return cleaned_data
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
+    form = PostAdminForm
     list_display = ("title", "visibility", "published_at", "author", "updated_at")
     list_filter = ("status", ("published_at", admin.DateFieldListFilter), "tags")
     search_fields = ("title", "excerpt", "=slug")
@@ -57,8 +74,6 @@ class PostAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.author = request.user
-        if obj.status == PostStatus.PUBLISHED and obj.published_at is None:
-            obj.published_at = timezone.now()
         super().save_model(request, obj, form, change)
 
     @admin.display(description="Visibility")
@@ -69,7 +84,10 @@ class PostAdmin(admin.ModelAdmin):
 
     @admin.display(description="Rendered HTML")
     def rendered(self, post):
-        return format_html('<div style="max-width:60em">{}</div>', post.body_html) if post.body_html else "—"
+        if not post.body_html:
+            return "—"
+        # body_html is render_markdown's sanitized output (Post.save), the same HTML the public is served.
+        return format_html('<div style="max-width:60em">{}</div>', mark_safe(post.body_html))
 
     @admin.action(description="Publish selected posts now", permissions=["change"])
     def publish(self, request, queryset):

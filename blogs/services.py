@@ -90,7 +90,8 @@ def post_publish(*, posts: QuerySet, user: AbstractBaseUser | None, at: datetime
     """Publish now, or schedule for `at`. A post published in the past keeps its date when published again."""
     now = timezone.now()
     changed = 0
-    for post in posts.select_for_update():
+    # Lock the posts only: callers (the admin) join the nullable author, which PostgreSQL cannot lock.
+    for post in posts.select_for_update(of=("self",)):
         if at is None and post.is_public:
             continue
         if at is not None:
@@ -107,7 +108,7 @@ def post_publish(*, posts: QuerySet, user: AbstractBaseUser | None, at: datetime
 def post_unpublish(*, posts: QuerySet, user: AbstractBaseUser | None) -> int:
     """Back to draft; the public no longer sees it."""
     changed = 0
-    for post in posts.select_for_update().filter(status=PostStatus.PUBLISHED):
+    for post in posts.select_for_update(of=("self",)).filter(status=PostStatus.PUBLISHED):
         post.status = PostStatus.DRAFT
         post.save(update_fields=["status", "updated_at"])
         changed += 1

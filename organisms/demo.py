@@ -141,8 +141,8 @@ def synthetic_organisms(count: int, batch_size: int = 5000) -> int:
     """`count` generated records with unique names; already present ones are left alone."""
     rng = random.Random(20261123)
     statuses = [code for code, _ in Organism._meta.get_field("conservation_status").choices]
-    existing = Organism.objects.filter(slug__startswith="synthetic-").count()
-    created = 0
+    synthetic = Organism.objects.filter(slug__startswith="synthetic-")
+    existing = synthetic.count()
     for start in range(existing, count, batch_size):
         batch = []
         for index in range(start, min(start + batch_size, count)):
@@ -168,8 +168,7 @@ def synthetic_organisms(count: int, batch_size: int = 5000) -> int:
                 )
             )
         Organism.objects.bulk_create(batch, ignore_conflicts=True)
-        created += len(batch)
-    return created
+    return synthetic.count() - existing
 
 
 def synthetic_posts(count: int, batch_size: int = 2000) -> int:
@@ -178,8 +177,8 @@ def synthetic_posts(count: int, batch_size: int = 2000) -> int:
     body_html = render_markdown(body)
     author = _editorial_author()
     now = timezone.now()
-    existing = Post.objects.filter(slug__startswith="synthetic-post-").count()
-    created = 0
+    synthetic = Post.objects.filter(slug__startswith="synthetic-post-")
+    existing = synthetic.count()
     for start in range(existing, count, batch_size):
         batch = [
             Post(
@@ -195,5 +194,4 @@ def synthetic_posts(count: int, batch_size: int = 2000) -> int:
             for index in range(start, min(start + batch_size, count))
         ]
         Post.objects.bulk_create(batch, ignore_conflicts=True)
-        created += len(batch)
-    return created
+    return synthetic.count() - existing

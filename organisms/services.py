@@ -66,7 +66,7 @@ def organism_delete(*, organism: Organism, user: AbstractBaseUser | None) -> Non
 def organism_set_published(*, organisms: QuerySet, published: bool, user: AbstractBaseUser | None) -> int:
     """Publish or withdraw many records at once (the admin's bulk actions)."""
     changed = 0
-    for organism in organisms.select_for_update().filter(is_published=not published):
+    for organism in organisms.select_for_update(of=("self",)).filter(is_published=not published):
         organism.is_published = published
         organism.save(update_fields=["is_published", "updated_at"])
         changed += 1

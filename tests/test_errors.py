@@ -92,3 +92,20 @@ def test_request_id_is_taken_from_client_when_sane(client):
     hostile = client.get("/api/v1/organisms/", HTTP_X_REQUEST_ID="<script>alert(1)</script>")
     assert hostile["X-Request-ID"] != "<script>alert(1)</script>"
     assert len(hostile["X-Request-ID"]) == 32
+
+
+
+def test_model_validation_inside_a_view_is_400_not_500(rf):
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from rest_framework.request import Request
+
+    from biomuseum.errors import api_exception_handler
+
+    request = Request(rf.get("/api/v1/organisms/"))
+    request.request_id = "r-12345678"
+    for exc in (DjangoValidationError({"slug": ["Taken."]}), DjangoValidationError("Not allowed.")):
+        response = api_exception_handler(exc, {"request": request, "view": None})
+        assert response.status_code == 400
+        assert response.data["error"]["code"] == "invalid"
+        assert response.data["request_id"] == "r-12345678"
+    assert response.data["error"]["message"] == "Not allowed."

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from biomuseum.urls import handler400, handler403, handler404, handler500, urlpatterns as project_urlpatterns
+from biomuseum.urls import handler400, handler403, handler404, handler500
+from biomuseum.urls import urlpatterns as project_urlpatterns
 
 
 def boom(request):

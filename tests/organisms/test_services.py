@@ -59,9 +59,10 @@ def test_organism_set_published_counts_only_changed_rows():
     changed = services.organism_set_published(organisms=Organism.objects.all(), published=True, user=None)
     assert changed == 3
     assert Organism.objects.filter(is_published=False).count() == 0
-    assert services.organism_set_published(
-        organisms=Organism.objects.filter(pk=drafts[0].pk), published=False, user=None
-    ) == 1
+    assert (
+        services.organism_set_published(organisms=Organism.objects.filter(pk=drafts[0].pk), published=False, user=None)
+        == 1
+    )
 
 
 def test_organism_delete_removes_row_and_images():

@@ -1,0 +1,239 @@
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from blogs.models import Post, PostStatus
+
+from ..factories import CoverImageFactory, OrganismFactory, PostFactory, TagFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:blogs_post_changelist")
+ADD = reverse("admin:blogs_post_add")
+PASSWORD = "correct horse battery staple"
+
+
+def add_form(**overrides) -> dict:
+    """What the add page posts: the post's fields and the (empty) cover inline."""
+    return {
+        "title": "Lichens of the old wall",
+        "slug": "lichens-of-the-old-wall",
+        "excerpt": "Slow colours.",
+        "body": "## Crusts\n\nVery *slow*.<script>alert(1)</script>",
+        "status": PostStatus.DRAFT,
+        "published_at_0": "",
+        "published_at_1": "",
+        "cover-TOTAL_FORMS": "0",
+        "cover-INITIAL_FORMS": "0",
+        "cover-MIN_NUM_FORMS": "0",
+        "cover-MAX_NUM_FORMS": "1",
+        **overrides,
+    }
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def run_action(client: Client, action: str, posts: list[Post]):
+    return client.post(CHANGELIST, {"action": action, "_selected_action": [post.pk for post in posts], "index": 0})
+
+
+# --- the add form ---
+
+
+def test_post_admin_add_sets_author_and_renders_body(admin_client, admin_user):
+    other = UserFactory()
+    tag, organism = TagFactory(name="Lichens"), OrganismFactory()
+
+    response = admin_client.post(
+        ADD, add_form(author=other.pk, tags=[tag.pk], related_organisms=[organism.pk], body_html="<b>forged</b>")
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    post = Post.objects.get()
+    assert post.author == admin_user
+    assert post.body_html == "<h2>Crusts</h2>\n<p>Very <em>slow</em>.</p>"
+    assert post.status == PostStatus.DRAFT
+    assert post.published_at is None
+    assert list(post.tags.all()) == [tag]
+    assert list(post.related_organisms.all()) == [organism]
+
+
+def test_post_admin_add_published_without_a_time_is_published_now(admin_client):
+    before = timezone.now()
+
+    response = admin_client.post(ADD, add_form(status=PostStatus.PUBLISHED))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    post = Post.objects.get()
+    assert before <= post.published_at <= timezone.now()
+    assert post.is_public
+
+
+def test_post_admin_add_with_a_future_time_schedules(admin_client):
+    later = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
+
+    response = admin_client.post(
+        ADD,
+        add_form(
+            status=PostStatus.PUBLISHED,
+            published_at_0=later.strftime("%d/%m/%Y"),
+            published_at_1=later.strftime("%H:%M:%S"),
+        ),
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    post = Post.objects.get()
+    assert post.published_at == later
+    assert not post.is_public
+
+
+def test_post_admin_change_keeps_the_author(admin_client):
+    author = UserFactory()
+    post = PostFactory(author=author, slug="kept", body="old")
+
+    response = admin_client.post(
+        reverse("admin:blogs_post_change", args=[post.pk]),
+        add_form(slug="kept", body="*new*", status=PostStatus.DRAFT),
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    post.refresh_from_db()
+    assert post.author == author
+    assert post.body_html == "<p><em>new</em></p>"
+
+
+def test_post_admin_change_page_shows_rendered_html_and_cover(admin_client):
+    post = PostFactory(body="## Seen\n\ntext")
+    CoverImageFactory(post=post)
+
+    response = admin_client.get(reverse("admin:blogs_post_change", args=[post.pk]))
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert '<div style="max-width:60em"><h2>Seen</h2>' in content
+    assert '<img src="/media/r/c-320.webp" alt="A test cover" style="max-width:240px' in content
+
+
+# --- the changelist ---
+
+
+def test_post_admin_changelist_shows_visibility(admin_client):
+    PostFactory(title="Out now")
+    PostFactory(title="Coming", published_at=timezone.now() + timedelta(days=1))
+    PostFactory(title="Unfinished", status=PostStatus.DRAFT, published_at=None)
+
+    response = admin_client.get(CHANGELIST)
+
+    rows = {post.title: post for post in response.context["cl"].result_list}
+    admin = response.context["cl"].model_admin
+    assert {title: admin.visibility(post) for title, post in rows.items()} == {
+        "Out now": "public",
+        "Coming": "scheduled",
+        "Unfinished": "draft",
+    }
+
+
+def test_post_admin_publish_action(admin_client):
+    draft = PostFactory(status=PostStatus.DRAFT, published_at=None)
+    scheduled = PostFactory(published_at=timezone.now() + timedelta(days=5))
+    untouched = PostFactory(status=PostStatus.DRAFT, published_at=None)
+
+    response = run_action(admin_client, "publish", [draft, scheduled])
+
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    scheduled.refresh_from_db()
+    untouched.refresh_from_db()
+    assert draft.is_public
+    assert scheduled.is_public
+    assert untouched.status == PostStatus.DRAFT
+
+
+def test_post_admin_unpublish_action(admin_client):
+    public = PostFactory()
+    untouched = PostFactory()
+
+    response = run_action(admin_client, "unpublish", [public])
+
+    assert response.status_code == 302
+    public.refresh_from_db()
+    untouched.refresh_from_db()
+    assert public.status == PostStatus.DRAFT
+    assert untouched.is_public
+
+
+def test_post_admin_actions_need_change_permission(staff_with):
+    client = logged_in(staff_with("blogs.view_post"))
+    draft = PostFactory(status=PostStatus.DRAFT, published_at=None)
+
+    response = client.get(CHANGELIST)
+    run_action(client, "publish", [draft])
+
+    assert response.context["action_form"] is None
+    draft.refresh_from_db()
+    assert draft.status == PostStatus.DRAFT
+
+
+def test_post_admin_curator_can_publish(staff_with):
+    client = logged_in(staff_with("blogs.view_post", "blogs.change_post"))
+    draft = PostFactory(status=PostStatus.DRAFT, published_at=None)
+
+    run_action(client, "publish", [draft])
+
+    draft.refresh_from_db()
+    assert draft.is_public
+
+
+# --- autocomplete ---
+
+
+def autocomplete(client: Client, term: str):
+    return client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "blogs", "model_name": "post", "field_name": "related_organisms", "term": term},
+    )
+
+
+def test_post_admin_related_organisms_autocomplete_finds_organisms(admin_client):
+    fox = OrganismFactory(common_name="Red fox", scientific_name="Vulpes vulpes", slug="vulpes-vulpes")
+    fennec = OrganismFactory(common_name="Fennec fox", scientific_name="Vulpes zerda", slug="vulpes-zerda")
+    OrganismFactory(common_name="Barn owl", scientific_name="Tyto alba", slug="tyto-alba")
+
+    by_common = autocomplete(admin_client, "fox")
+    by_scientific = autocomplete(admin_client, "vulpes z")
+
+    assert by_common.status_code == 200
+    assert {row["id"] for row in by_common.json()["results"]} == {str(fox.pk), str(fennec.pk)}
+    assert by_scientific.json()["results"] == [{"id": str(fennec.pk), "text": str(fennec)}]
+
+
+def test_post_admin_related_organisms_autocomplete_needs_permission(staff_with):
+    client = logged_in(staff_with("blogs.change_post"))
+    OrganismFactory(common_name="Red fox")
+
+    assert autocomplete(client, "fox").status_code == 403
+
+
+def test_post_admin_add_page_loads(admin_client):
+    response = admin_client.get(ADD)
+
+    assert response.status_code == 200
+    assert 'name="cover-TOTAL_FORMS"' in response.content.decode()
+
+
+def test_post_admin_change_page_never_renders_script_from_the_body(admin_client):
+    post = PostFactory(body="<img src=x onerror=alert(2)>\n\nok <script>alert(1)</script>")
+
+    content = admin_client.get(reverse("admin:blogs_post_change", args=[post.pk])).content.decode()
+
+    assert "<script>alert(" not in content
+    assert "<img src=x onerror" not in content
+    assert f'<div style="max-width:60em">{post.body_html}</div>' in content
+    assert '<img src="x">' in post.body_html
