@@ -94,7 +94,6 @@ def test_request_id_is_taken_from_client_when_sane(client):
     assert len(hostile["X-Request-ID"]) == 32
 
 
-
 def test_model_validation_inside_a_view_is_400_not_500(rf):
     from django.core.exceptions import ValidationError as DjangoValidationError
     from rest_framework.request import Request
