@@ -35,7 +35,7 @@ class OrganismAdmin(admin.ModelAdmin):
         "updated_at",
     )
     list_display_links = ("thumbnail", "common_name")
-    list_filter = ("is_published", "conservation_status", "kingdom")
+    list_filter = ("is_published", "conservation_status", "kingdom", "class_name")
     search_fields = ("scientific_name", "common_name", "=slug")
     search_help_text = "Search by common or scientific name, or by exact slug."
     prepopulated_fields = {"slug": ("scientific_name",)}
