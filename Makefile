@@ -1,5 +1,6 @@
 # BioMuseum: `make run` serves the API with demo data; `make test` runs the whole suite.
 # Both set everything up first (virtualenv, packages, a local .env with a generated secret).
+# `make bench` (QUICK=1 for a short run) runs the benchmark suite in bench/.
 
 PYTHON ?= python3
 VENV := .venv
@@ -33,6 +34,9 @@ run: migrate
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
 
 lint: setup
 	$(BIN)/ruff check .

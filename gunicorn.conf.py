@@ -7,7 +7,10 @@ from pathlib import Path
 bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}")
 # gthread keeps connections alive and holds many idle clients without a buffering proxy in front.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+# Without REDIS_URL the cache (and with it page-cache generations and rate counters) lives in each
+# process, so the embedded set-up serves from one process; with Redis, one worker per core.
+default_workers = max(2, multiprocessing.cpu_count()) if os.environ.get("REDIS_URL") else 1
+workers = int(os.environ.get("WEB_CONCURRENCY", default_workers))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "2048"))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))

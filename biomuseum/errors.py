@@ -4,6 +4,7 @@
 """
 
 import logging
+import math
 import uuid
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -83,8 +84,12 @@ def api_exception_handler(exc, context):
     body = error_body(request, response.status_code, str(code), message, fields)
     if response.status_code == 429:
         wait = getattr(exc, "wait", None)
-        body["retry_after"] = int(wait) if wait is not None else 60
+        body["retry_after"] = max(math.ceil(wait), 1) if wait is not None else 60
         response["Retry-After"] = str(body["retry_after"])
+        decision = getattr(exc, "decision", None)
+        if decision is not None:
+            for header, value in decision.headers().items():
+                response[header] = value
     return Response(body, status=response.status_code, headers=dict(response.items()))
 
 

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "biomuseum.pagecache.PrivateAPIResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -209,6 +210,34 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Rate limits ---
+# The policy table lives in biomuseum/ratelimits.py; the rates are here so each is an environment variable.
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = False  # each policy decides; see biomuseum/ratelimits.py
+RATELIMIT_IP_META_KEY = "biomuseum.clientip.client_ip"
+RATELIMIT_IPV4_MASK = 32
+RATELIMIT_IPV6_MASK = 64
+RATELIMITS = {
+    "public-read": tuple(env.list("RATELIMIT_PUBLIC_READ", default=["600/m", "12000/h"])),
+    "login-ip": tuple(env.list("RATELIMIT_LOGIN_IP", default=["20/m", "200/h"])),
+    "login-username": tuple(env.list("RATELIMIT_LOGIN_USERNAME", default=["5/m", "30/h"])),
+    "staff-write": tuple(env.list("RATELIMIT_STAFF_WRITE", default=["120/m"])),
+    "subscribe-ip": tuple(env.list("RATELIMIT_SUBSCRIBE_IP", default=["10/h"])),
+    "subscribe-address": tuple(env.list("RATELIMIT_SUBSCRIBE_ADDRESS", default=["3/h"])),
+}
+
+# --- Page cache ---
+# Whole public API responses, invalidated by per-content-type generations bumped after every commit.
+PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)
+PAGE_CACHE_TIMEOUT = env.int("PAGE_CACHE_TIMEOUT", default=3600)
+PAGE_CACHE_MAX_AGE = env.int("PAGE_CACHE_MAX_AGE", default=30)
+PAGE_CACHE_STALE_WHILE_REVALIDATE = env.int("PAGE_CACHE_STALE_WHILE_REVALIDATE", default=30)
+PAGE_CACHE_STALE_IF_ERROR = env.int("PAGE_CACHE_STALE_IF_ERROR", default=600)
+PAGE_CACHE_LOCK_WAIT = env.float("PAGE_CACHE_LOCK_WAIT", default=2.0)
+PAGE_CACHE_OUTAGE_BACKOFF = env.float("PAGE_CACHE_OUTAGE_BACKOFF", default=5.0)
+GZIP_MIN_BYTES = 1024
 
 # --- Logging ---
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

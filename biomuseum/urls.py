@@ -3,7 +3,6 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
 from blogs.views import PostViewSet
@@ -11,6 +10,7 @@ from ops.views import health
 from organisms.views import OrganismViewSet
 
 from . import errors
+from .logins import TokenLoginView, admin_login
 
 router = SimpleRouter()
 router.register("organisms", OrganismViewSet, basename="organism")
@@ -18,12 +18,13 @@ router.register("posts", PostViewSet, basename="post")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/token/", TokenLoginView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/health", health, name="api-health"),
     path("ops/", include("ops.urls")),
     re_path(r"^(?:api|ops)/", errors.json_not_found),
+    path(f"{settings.ADMIN_URL}login/", admin_login, name="admin-login"),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 if settings.SERVE_MEDIA:

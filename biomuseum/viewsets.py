@@ -1,7 +1,21 @@
 """The shape both public content endpoints share."""
 
 from rest_framework import mixins
+from rest_framework.throttling import BaseThrottle
 from rest_framework.viewsets import GenericViewSet
+
+from . import ratelimits
+
+
+class StaffWriteThrottle(BaseThrottle):
+    """The "staff-write" policy of biomuseum/ratelimits.py, answered with 429 and RateLimit headers."""
+
+    def allow_request(self, request, view) -> bool:
+        decision = ratelimits.check(request, "staff-write")
+        request.ratelimit_decision = decision
+        if decision.limited:
+            raise ratelimits.RateLimited(decision)
+        return True
 
 
 class ContentViewSet(
@@ -12,11 +26,26 @@ class ContentViewSet(
     mixins.DestroyModelMixin,
     GenericViewSet,
 ):
-    """Public reads by slug; staff writes with POST, PATCH and DELETE (no PUT: partial updates only)."""
+    """Public reads by slug; staff writes with POST, PATCH and DELETE (no PUT: partial updates only).
+
+    Subclasses declare `page_cache = {action: CachePolicy(...)}` for the reads the page cache may serve.
+    """
 
     lookup_field = "slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    page_cache: dict = {}
+
+    def get_throttles(self):
+        return [StaffWriteThrottle()] if self.request.method not in ("GET", "HEAD", "OPTIONS") else []
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        decision = getattr(request, "ratelimit_decision", None)
+        if decision is not None:
+            for header, value in decision.headers().items():
+                response[header] = value
+        return response
 
     def represent(self, serializer_class, instance, *, many: bool = False, fields: list[str] | None = None):
         context = {**self.get_serializer_context(), "fields": fields}

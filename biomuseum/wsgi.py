@@ -4,4 +4,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "biomuseum.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from biomuseum.pagecache import PageCacheApp  # noqa: E402 - needs Django set up
+
+# Public API pages are answered from the cache before Django builds a request.
+application = PageCacheApp(django_application)

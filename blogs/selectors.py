@@ -1,11 +1,14 @@
 """Reads of the blog."""
 
+from datetime import datetime
+
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from biomuseum.imagefields import ImageStatus
 from organisms.models import Organism
 
-from .models import CoverImage, Post, Tag
+from .models import CoverImage, Post, PostStatus, Tag
 
 LIST_FIELDS = (
     "id",
@@ -50,3 +53,13 @@ def cover_of(post: Post) -> CoverImage | None:
     except CoverImage.DoesNotExist:
         return None
     return cover if cover.status == ImageStatus.READY else None
+
+
+def next_publication_at() -> datetime | None:
+    """When the next scheduled post goes public: cached pages that list posts must not outlive it."""
+    return (
+        Post.objects.filter(status=PostStatus.PUBLISHED, published_at__gt=timezone.now())
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from biomuseum.pagecache import CachePolicy
 from biomuseum.pagination import KeysetPagination
 from biomuseum.queryparams import DetailParams, parse_field_list
 from biomuseum.viewsets import ContentViewSet
@@ -20,6 +21,12 @@ class PostViewSet(ContentViewSet):
 
     queryset = Post.objects.all()
     pagination_class = PostPagination
+    page_cache = {
+        "list": CachePolicy(families=("posts",), params=PostListParams, expires=selectors.next_publication_at),
+        "retrieve": CachePolicy(
+            families=("posts", "organisms"), params=DetailParams, expires=selectors.next_publication_at
+        ),
+    }
 
     def get_queryset(self):
         if self.action == "retrieve":

@@ -1,9 +1,6 @@
-"""Request ids: taken from the client when sane, generated otherwise, echoed on every response."""
+"""Every response carries an X-Request-ID (see ops/requestids.py)."""
 
-import re
-import uuid
-
-SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+from .requestids import request_id_from
 
 
 class RequestIdMiddleware:
@@ -11,8 +8,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request.request_id = incoming if SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id_from(request.META)
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
         return response

@@ -3,9 +3,11 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from biomuseum.pagecache import CachePolicy
 from biomuseum.pagination import KeysetPagination
 from biomuseum.queryparams import DetailParams, parse_field_list
 from biomuseum.viewsets import ContentViewSet
+from blogs.selectors import next_publication_at
 
 from . import selectors, services
 from .models import Organism
@@ -35,6 +37,11 @@ class OrganismViewSet(ContentViewSet):
 
     queryset = Organism.objects.all()
     pagination_class = OrganismPagination
+    page_cache = {
+        "list": CachePolicy(families=("organisms",), params=OrganismListParams),
+        "retrieve": CachePolicy(families=("organisms", "posts"), params=DetailParams, expires=next_publication_at),
+        "autocomplete": CachePolicy(families=("organisms",), params=AutocompleteParams),
+    }
 
     def get_queryset(self):
         if self.action == "retrieve":

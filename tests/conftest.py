@@ -56,6 +56,15 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _page_cache_off(settings):
+    """Most tests are about what a view renders; tests/test_pagecache.py turns the page cache on.
+
+    (Inside pytest-django's per-test transaction nothing commits, so generations never move.)
+    """
+    settings.PAGE_CACHE_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 

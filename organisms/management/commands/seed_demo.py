@@ -2,6 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from biomuseum.pagecache import FAMILIES, bump
 from organisms.demo import load_catalogue, synthetic_organisms, synthetic_posts
 
 
@@ -22,4 +23,5 @@ class Command(BaseCommand):
         if posts:
             created = synthetic_posts(posts)
             self.stdout.write(f"Synthetic posts: {created} created (target {posts}).")
+        bump(*FAMILIES)  # bulk inserts send no signals
         self.stdout.write(self.style.SUCCESS(f"Done in {time.monotonic() - started:.1f}s."))

@@ -1,0 +1,267 @@
+"""What the benchmark runs on: its tools, the file-descriptor limit, the database and cache, the seeded data."""
+
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+RESULTS_DIR = ROOT / "bench" / "results"
+
+ORGANISMS = 100_000
+POSTS = 10_000
+POSTGRES_SERVER = "host=127.0.0.1 port=5432 user=postgres connect_timeout=2"
+POSTGRES_DATABASE = "biomuseum_bench"
+REDIS_URL = "redis://127.0.0.1:6379/12"
+SQLITE_PATH = ROOT / "var" / "bench.sqlite3"
+UNREACHABLE_RATES = "1000000000/m,1000000000/h"  # as many windows as the default policy, never reached
+
+# The harness owns the application's configuration: nothing from the caller's shell or `.env` leaks in,
+# except the gunicorn sizing variables, which apply to BioMuseum and the reference alike.
+APP_VARIABLE_PREFIXES = (
+    "DJANGO_",
+    "DATABASE_",
+    "REDIS_",
+    "CELERY_",
+    "SENTRY_",
+    "EMAIL_",
+    "CORS_",
+    "IMAGE_UPLOAD_",
+    "RATELIMIT",
+    "PAGE_CACHE_",
+)
+APP_VARIABLES = {
+    "HOST",
+    "PORT",
+    "GUNICORN_BIND",
+    "MEDIA_ROOT",
+    "MEDIA_URL",
+    "SERVE_MEDIA",
+    "STATIC_ROOT",
+    "TRUSTED_PROXY_COUNT",
+    "OPS_TOKEN",
+    "RELEASE",
+    "ENVIRONMENT",
+    "LOG_LEVEL",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE",
+    "DATA_UPLOAD_MAX_NUMBER_FIELDS",
+    "DATA_UPLOAD_MAX_NUMBER_FILES",
+}
+GUNICORN_VARIABLE_PREFIXES = ("GUNICORN_", "WEB_CONCURRENCY")
+
+
+@dataclass(frozen=True)
+class Backends:
+    database_url: str
+    redis_url: str | None
+    database: str
+    cache: str
+
+
+def choose_backends() -> Backends:
+    """PostgreSQL and Redis when they answer on loopback, otherwise the embedded defaults."""
+    try:
+        database_url = _ensure_postgres_database()
+        database = f"PostgreSQL {_postgres_version()}, database {POSTGRES_DATABASE} on 127.0.0.1:5432"
+    except psycopg.OperationalError as error:
+        database_url = f"sqlite:///{SQLITE_PATH}"
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        database = f"SQLite {SQLITE_PATH.relative_to(ROOT)} (PostgreSQL not reachable on 127.0.0.1:5432: {first_line})"
+    try:
+        version = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1).info("server")
+        redis_url = REDIS_URL
+        cache = f"Redis {version['redis_version']}, db 12 on 127.0.0.1:6379"
+    except redis.RedisError:
+        redis_url = None
+        cache = "in-process (LocMem; Redis not reachable on 127.0.0.1:6379)"
+    return Backends(database_url=database_url, redis_url=redis_url, database=database, cache=cache)
+
+
+def _ensure_postgres_database() -> str:
+    with psycopg.connect(f"{POSTGRES_SERVER} dbname=postgres", autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [POSTGRES_DATABASE]).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{POSTGRES_DATABASE}"')
+    return f"postgres://postgres@127.0.0.1:5432/{POSTGRES_DATABASE}"
+
+
+def _postgres_version() -> str:
+    with psycopg.connect(f"{POSTGRES_SERVER} dbname=postgres") as connection:
+        return connection.execute("SHOW server_version").fetchone()[0].split()[0]
+
+
+def app_environment(backends: Backends, secret_key: str) -> dict[str, str]:
+    """The production configuration: DEBUG off, a secret key, the chosen database and cache."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(APP_VARIABLE_PREFIXES) and name not in APP_VARIABLES
+    }
+    env.update(
+        DJANGO_ENV_FILE=os.devnull,  # not the developer's .env
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secret_key,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=backends.database_url,
+        PYTHONUNBUFFERED="1",
+        # All the load comes from one address: the public-read limit still counts every request (its cost is
+        # part of the figures) but is set too high to answer 429.
+        RATELIMIT_PUBLIC_READ=UNREACHABLE_RATES,
+    )
+    if backends.redis_url:
+        env["REDIS_URL"] = backends.redis_url  # CELERY_BROKER_URL stays unset: it defaults to REDIS_URL
+    return env
+
+
+def page_cache_emptier(redis_url: str):
+    """A function that empties the bench's Redis database but for the page cache's generation tokens.
+
+    After it, a request is a plain miss: the page is rendered and stored, as for a URL nobody asked for yet.
+    (Were the tokens deleted too, every request would also pay for starting new generations.)
+    """
+    client = redis.Redis.from_url(redis_url)
+    script = client.register_script(
+        """
+        for _, key in ipairs(redis.call('KEYS', '*')) do
+            if not string.find(key, ':pc:gen:', 1, true) then redis.call('DEL', key) end
+        end
+        """
+    )
+    return script
+
+
+def gunicorn_overrides() -> dict[str, str]:
+    return {name: value for name, value in os.environ.items() if name.startswith(GUNICORN_VARIABLE_PREFIXES)}
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    """Runs a management command quietly; its output is shown only when it fails."""
+    completed = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, text=True, capture_output=True, check=False
+    )
+    if completed.returncode:
+        print(completed.stdout + completed.stderr, file=sys.stderr)
+        raise SystemExit(f"manage.py {' '.join(args)} failed ({completed.returncode})")
+    return completed.stdout
+
+
+def prepare_application(env: dict[str, str]) -> dict:
+    """What `make run` does (migrate, collect static files, seed), with the benchmark's data volume."""
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")
+    counts = _synthetic_counts(env)
+    seeded = counts["synthetic_organisms"] >= ORGANISMS and counts["synthetic_posts"] >= POSTS
+    if not seeded:
+        print(f"  seeding {ORGANISMS:,} organisms and {POSTS:,} posts (once; later runs reuse them)", flush=True)
+        manage(env, "seed_demo", "--organisms", str(ORGANISMS), "--posts", str(POSTS), "-v0")
+        # Fresh planner statistics, as a long-running database has them.
+        manage(env, "shell", "-c", "from django.db import connection; connection.cursor().execute('ANALYZE')")
+        counts = _synthetic_counts(env)
+    return {**counts, "already_seeded": seeded}
+
+
+COUNT_SCRIPT = """
+import json
+from blogs.models import Post
+from organisms.models import Organism
+print(json.dumps({
+    "organisms": Organism.objects.count(),
+    "synthetic_organisms": Organism.objects.filter(slug__startswith="synthetic-").count(),
+    "posts": Post.objects.count(),
+    "synthetic_posts": Post.objects.filter(slug__startswith="synthetic-post-").count(),
+}))
+"""
+
+
+def _synthetic_counts(env: dict[str, str]) -> dict[str, int]:
+    return json.loads(manage(env, "shell", "-c", COUNT_SCRIPT).strip().splitlines()[-1])
+
+
+def ensure_tools() -> dict[str, str | None]:
+    """wrk is required; nginx (the machine-limit reference) is optional. Installs them with apt when root."""
+    missing = [tool for tool in ("wrk", "nginx") if not _which(tool)]
+    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"  installing {', '.join(missing)} with apt-get", flush=True)
+        apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=apt_env, check=False, timeout=600)
+        for tool in missing:  # one at a time: nginx failing to install must not cost us wrk
+            subprocess.run(["apt-get", "install", "-y", "-qq", tool], env=apt_env, check=False, timeout=600)
+    if not _which("wrk"):
+        raise SystemExit("wrk is required and could not be installed: apt-get install wrk (or build it from source).")
+    return {"wrk": _which("wrk"), "nginx": _which("nginx")}
+
+
+def _which(tool: str) -> str | None:
+    return shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
+
+
+def raise_fd_limit(wanted: int = 65536) -> int:
+    """1000 client connections need about 3000 descriptors between wrk, gunicorn and nginx."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def describe_machine(tools: dict[str, str | None]) -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    mem_kib = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.MULTILINE)
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model.group(1).strip() if model else platform.processor(),
+        "memory_gib": round(int(mem_kib.group(1)) / 1024 / 1024, 1) if mem_kib else None,
+        "os": _os_name(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "wrk": _tool_version([tools["wrk"], "--version"]),
+        "nginx": _tool_version([tools["nginx"], "-v"]) if tools["nginx"] else None,
+    }
+
+
+def _os_name() -> str:
+    release = Path("/etc/os-release")
+    if release.exists():
+        match = re.search(r'^PRETTY_NAME="?([^"\n]+)"?$', release.read_text(), re.MULTILINE)
+        if match:
+            return match.group(1)
+    return platform.system()
+
+
+def _tool_version(command: list[str]) -> str:
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
+    output = (completed.stdout + completed.stderr).strip().splitlines()
+    return output[0] if output else "unknown"
+
+
+def describe_machine_line(machine: dict) -> str:
+    return f"{machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB RAM, {machine['os']}"
+
+
+def git_commit() -> str | None:
+    """The checked-out commit, read from .git without running git."""
+    git = ROOT / ".git"
+    head = (git / "HEAD").read_text().strip() if (git / "HEAD").exists() else ""
+    if not head.startswith("ref: "):
+        return head or None
+    ref = head.removeprefix("ref: ")
+    if (git / ref).exists():
+        return (git / ref).read_text().strip()
+    packed = git / "packed-refs"
+    if packed.exists():
+        for line in packed.read_text().splitlines():
+            if line.endswith(f" {ref}"):
+                return line.split()[0]
+    return None

@@ -1,0 +1,82 @@
+"""The Markdown table and the JSON results file."""
+
+import json
+from pathlib import Path
+
+from .scenarios import BIOMUSEUM, NGINX, WSGI
+
+DASH = "—"
+COLUMNS = ["scenario", "BioMuseum req/s", "p50", "p99", "bare WSGI req/s", "nginx req/s", "vs WSGI", "vs nginx"]
+HEADER = "| " + " | ".join([*COLUMNS, "target", "result"]) + " |\n|---|" + "--:|" * 7 + "---|---|"
+
+
+def markdown_table(scenarios: list[dict]) -> str:
+    return "\n".join([HEADER, *(_row(scenario) for scenario in scenarios)])
+
+
+def _row(scenario: dict) -> str:
+    summary = scenario["summary"]
+    app = summary[BIOMUSEUM]
+    measured = scenario["kind"] in ("throughput", "latency")
+    cells = [
+        scenario["title"],
+        _rate(app.get("requests_per_second")) if measured else DASH,
+        _ms(app.get("p50_ms")) if measured else DASH,
+        _ms(app.get("p99_ms")) if measured else DASH,
+        _rate(summary.get(WSGI, {}).get("requests_per_second")),
+        _rate(summary.get(NGINX, {}).get("requests_per_second")),
+        _ratio(app.get(f"ratio_{WSGI}")),
+        _ratio(app.get(f"ratio_{NGINX}")),
+        scenario["target"] or DASH,
+        _result(scenario),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _result(scenario: dict) -> str:
+    figure = scenario["figure"] or ""
+    if scenario["met"] is None:
+        return figure or DASH
+    return f"met: {figure}" if scenario["met"] else f"**missed**: {figure}"
+
+
+def _rate(value: float | None) -> str:
+    return f"{value:,.0f}" if value else DASH
+
+
+def _ratio(value: float | None) -> str:
+    return f"{value:.2f}x" if value else DASH
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return DASH
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    return f"{value:.2f} ms" if value < 10 else f"{value:.1f} ms"
+
+
+def context_lines(results: dict) -> list[str]:
+    machine, gunicorn = results["machine"], results["gunicorn"]
+    lines = [
+        f"- machine: {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB RAM, "
+        f"{machine['os']}, Python {machine['python']}; load generator {machine['wrk']} on the same machine",
+        f"- database: {results['backends']['database']}; cache: {results['backends']['cache']}",
+        f"- data: {results['data']['organisms']:,} organisms, {results['data']['posts']:,} posts",
+        f"- gunicorn.conf.py, for BioMuseum and bare WSGI alike: {gunicorn['workers']} {gunicorn['worker_class']} "
+        f"workers x {gunicorn['threads']} threads, keep-alive {gunicorn['keepalive']} s, "
+        f"max_requests {gunicorn['max_requests']}",
+        f"- command: `{results['command']}` ({results['profile']} profile), {results['started_at']}, "
+        f"commit {(results['commit'] or 'unknown')[:12]}",
+    ]
+    if not results["nginx"]:
+        lines.append("- nginx could not be installed: no machine-limit reference")
+    return lines
+
+
+def write_results(results: dict, run_dir: Path) -> tuple[Path, Path]:
+    json_path = run_dir / "results.json"
+    json_path.write_text(json.dumps(results, indent=1, default=str))
+    table_path = run_dir / "table.md"
+    table_path.write_text("\n".join([*context_lines(results), "", markdown_table(results["scenarios"]), ""]))
+    return json_path, table_path

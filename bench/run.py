@@ -1,0 +1,177 @@
+"""`make bench` (or `.venv/bin/python bench/run.py [--quick]`): BioMuseum's benchmark suite, issue #3.
+
+Sets up like `make run`, serves the production configuration, runs every scenario against BioMuseum and,
+interleaved, against the bare WSGI and nginx references, prints a Markdown table and writes the raw
+results under bench/results/. bench/README.md explains how to read them.
+"""
+
+import argparse
+import runpy
+import secrets
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+# Run as a script, this file's own directory would head sys.path; the repository root must, for `bench.*`.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from bench import environment, report, scenarios  # noqa: E402
+from bench.catalogue import DEEP_ROWS, HEALTH, Catalogue, capture, discover  # noqa: E402
+from bench.servers import GUNICORN_CONFIG, Server, start_gunicorn, start_nginx, wait_until_ok  # noqa: E402
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (under three minutes) for development")
+    args = parser.parse_args(argv)
+    profile = scenarios.QUICK if args.quick else scenarios.FULL
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return run(profile, command="make bench QUICK=1" if args.quick else "make bench")
+    except KeyboardInterrupt:
+        say("\nInterrupted: every process the benchmark started has been stopped.")
+        return 130
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds through the `finally` blocks that stop the servers
+
+
+def run(profile: scenarios.Profile, command: str) -> int:
+    started_at = datetime.now(UTC)
+    run_dir = environment.RESULTS_DIR / started_at.strftime("%Y%m%dT%H%M%SZ")
+    run_dir.mkdir(parents=True)
+    say(f"BioMuseum benchmark, {profile.name} profile; results in {run_dir.relative_to(environment.ROOT)}/")
+
+    say("Set-up")
+    tools = environment.ensure_tools()
+    say(f"  file descriptors: {environment.raise_fd_limit():,}")
+    machine = environment.describe_machine(tools)
+    say(f"  machine: {environment.describe_machine_line(machine)}")
+    backends = environment.choose_backends()
+    say(f"  database: {backends.database}")
+    say(f"  cache: {backends.cache}")
+    env = environment.app_environment(backends, secret_key=secrets.token_urlsafe(50))
+    data = environment.prepare_application(env)
+    say(f"  data: {data['organisms']:,} organisms, {data['posts']:,} posts")
+    results = {
+        "command": command,
+        "profile": profile.name,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "commit": environment.git_commit(),
+        "page_cache_module": (environment.ROOT / "biomuseum" / "pagecache.py").exists(),
+        "machine": machine,
+        "backends": {"database": backends.database, "cache": backends.cache},
+        "data": data,
+        "gunicorn": _gunicorn_settings(),
+        "profile_settings": profile.__dict__,
+        "nginx": bool(tools["nginx"]),
+        "scenarios": [],
+    }
+
+    catalogue = measure_with_references(results, env, backends, tools, profile, run_dir)
+    say("Memory (a fresh BioMuseum)")
+    results["scenarios"].append(scenarios.run_memory(env, catalogue, profile, run_dir, say))
+    say("Cold start")
+    results["scenarios"].append(scenarios.run_cold_start(env, catalogue, profile, run_dir, say))
+
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["seconds"] = round((datetime.now(UTC) - started_at).total_seconds(), 1)
+    print_report(results, *report.write_results(results, run_dir))
+    return 0
+
+
+def measure_with_references(
+    results: dict,
+    env: dict[str, str],
+    backends: environment.Backends,
+    tools: dict,
+    profile: scenarios.Profile,
+    run_dir: Path,
+) -> Catalogue:
+    """BioMuseum, the bare WSGI reference and nginx up together; every scenario that compares them."""
+    measured = results["scenarios"]
+    servers: dict[str, Server] = {}
+    with ExitStack() as running:  # stops every server it started, in reverse order, whatever happens
+        app = servers[scenarios.BIOMUSEUM] = _started(
+            running, start_gunicorn("biomuseum", "biomuseum.wsgi", env, run_dir / "biomuseum.log")
+        )
+        wait_until_ok(app, HEALTH)
+        say(f"  BioMuseum on 127.0.0.1:{app.port}; following the list's links {DEEP_ROWS:,} rows deep")
+        catalogue = discover(app.port)
+        results["catalogue"] = catalogue.as_dict()
+        say(f"  walked in {catalogue.walk_seconds:.1f} s; cold start will wait for {catalogue.probe}")
+        captured = run_dir / "captured.json"
+        files, cache_status = capture(app.port, catalogue.replayed, captured)
+        results["x_cache_on_repeat"] = cache_status
+        say(f"  X-Cache of a repeated request: {_count_values(cache_status)}")
+        reference_env = {**env, "BENCH_CAPTURED": str(captured)}
+        servers[scenarios.WSGI] = _started(
+            running, start_gunicorn("wsgi", "bench.reference_wsgi:application", reference_env, run_dir / "wsgi.log")
+        )
+        if tools["nginx"]:
+            servers[scenarios.NGINX] = _started(running, start_nginx(tools["nginx"], files, run_dir / "nginx.log"))
+        for server in servers.values():
+            wait_until_ok(server, HEALTH)
+        say(f"  servers: {', '.join(f'{name} on 127.0.0.1:{server.port}' for name, server in servers.items())}")
+
+        say("Throughput (wrk, interleaved)")
+        for scenario in scenarios.throughput_scenarios(catalogue):
+            measured.append(scenarios.run_throughput(scenario, servers, profile, tools["wrk"], say))
+
+        say("Latency at concurrency 1, uncached")
+        empty_cache = environment.page_cache_emptier(backends.redis_url) if backends.redis_url else None
+        uncached = app
+        if not empty_cache:  # an in-process cache cannot be emptied from outside: a BioMuseum without page cache
+            no_cache_env = {**env, "PAGE_CACHE_ENABLED": "0"}
+            uncached = _started(running, start_gunicorn("uncached", "biomuseum.wsgi", no_cache_env, run_dir / "u.log"))
+            wait_until_ok(uncached, HEALTH)
+        measured.extend(scenarios.run_latency(uncached, catalogue, profile, empty_cache, say))
+
+        say("Many connections (wrk, interleaved)")
+        crowd = scenarios.crowd_scenario(profile)
+        measured.append(scenarios.run_throughput(crowd, servers, profile, tools["wrk"], say))
+    return catalogue
+
+
+def _started(stack: ExitStack, server: Server) -> Server:
+    stack.callback(server.stop)
+    return server
+
+
+def print_report(results: dict, json_path: Path, table_path: Path) -> None:
+    say("")
+    for line in report.context_lines(results):
+        say(line)
+    say("")
+    say(report.markdown_table(results["scenarios"]))
+    say("")
+    missed = [scenario["title"] for scenario in results["scenarios"] if scenario["met"] is False]
+    say(f"Targets missed: {len(missed)}" + (f" ({'; '.join(missed)})" if missed else ""))
+    say(f"Raw results: {json_path.relative_to(environment.ROOT)}; table: {table_path.relative_to(environment.ROOT)}")
+    say(f"Took {time.strftime('%M:%S', time.gmtime(results['seconds']))}.")
+
+
+def _count_values(mapping: dict[str, str]) -> str:
+    counts: dict[str, int] = {}
+    for value in mapping.values():
+        counts[value] = counts.get(value, 0) + 1
+    return ", ".join(f"{value} x{count}" for value, count in sorted(counts.items()))
+
+
+def _gunicorn_settings() -> dict:
+    """What gunicorn.conf.py resolves to in this environment (the same for BioMuseum and the reference)."""
+    config = runpy.run_path(str(GUNICORN_CONFIG))
+    names = ("worker_class", "workers", "threads", "keepalive", "backlog", "worker_connections", "max_requests")
+    return {name: config[name] for name in names} | {"overrides": environment.gunicorn_overrides()}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""The scenarios of issue #3: how each is run, and whether it meets its target.
+
+Every scenario returns a plain dict (`key`, `title`, `kind`, `summary` per target server, `runs`, `target`,
+`met`, `figure`), which is what the JSON results hold and what the report prints.
+"""
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalogue import DEEP_ROWS, HEALTH, LIST, Catalogue
+from .load import measure_latency, run_wrk, send_requests
+from .servers import Server, rss_kib, start_gunicorn, wait_until_ok
+
+BIOMUSEUM, WSGI, NGINX = "biomuseum", "wsgi", "nginx"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    duration: float  # seconds per wrk run
+    repetitions: int  # runs per server and scenario, interleaved
+    warmup: float
+    connections: int
+    crowd_connections: int
+    crowd_duration: float
+    latency_samples: int  # per latency group, at concurrency 1
+    memory_checkpoints: tuple[int, int]
+    memory_concurrency: int
+    cold_starts: int
+
+
+FULL = Profile("full", 10, 3, 2, 64, 1000, 60, 300, (10_000, 20_000), 8, 5)
+QUICK = Profile("quick", 3, 1, 1, 64, 1000, 10, 40, (2_000, 4_000), 8, 2)
+
+
+@dataclass(frozen=True)
+class Throughput:
+    key: str
+    title: str
+    paths: list[str]
+    min_ratio: float | None = None  # BioMuseum req/s over bare WSGI req/s
+    crowd: bool = False  # the 1000-connection run: judged on errors and p99 instead
+
+
+def throughput_scenarios(catalogue: Catalogue) -> list[Throughput]:
+    return [
+        Throughput("liveness", f"liveness `{HEALTH}`", [HEALTH], min_ratio=0.8),
+        Throughput("cached_list", "cached organisms list, page 1", [LIST], min_ratio=0.6),
+        Throughput("cached_detail", "cached organism detail", [catalogue.detail], min_ratio=0.6),
+        Throughput("mixed", f"mixed reads ({len(catalogue.mixed)} URLs, wrk.lua)", catalogue.mixed),
+    ]
+
+
+def crowd_scenario(profile: Profile) -> Throughput:
+    return Throughput(
+        "crowd",
+        f"{profile.crowd_connections} keep-alive connections, cached list, {profile.crowd_duration:.0f} s",
+        [LIST],
+        crowd=True,
+    )
+
+
+def run_throughput(scenario: Throughput, servers: dict[str, Server], profile: Profile, wrk: str, say) -> dict:
+    """wrk against each server in turn, repetition after repetition, so noise falls on all of them alike."""
+    connections = profile.crowd_connections if scenario.crowd else profile.connections
+    duration = profile.crowd_duration if scenario.crowd else profile.duration
+    repetitions = 1 if scenario.crowd else profile.repetitions
+    threads = min(2, connections)
+    for server in servers.values():
+        run_wrk(
+            server.base_url, scenario.paths, connections=connections, threads=threads, duration=profile.warmup, wrk=wrk
+        )
+    runs: dict[str, list[dict]] = {name: [] for name in servers}
+    for repetition in range(1, repetitions + 1):
+        for name, server in servers.items():
+            result = run_wrk(
+                server.base_url, scenario.paths, connections=connections, threads=threads, duration=duration, wrk=wrk
+            )
+            runs[name].append(result)
+            say(
+                f"  {scenario.key:<14} {name:<9} {repetition}/{repetitions}"
+                f" {result['requests_per_second']:>9,.0f} req/s"
+                f"  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:8.2f} ms"
+                f"  errors {result['socket_errors']}/{result['http_errors']}"
+            )
+    summary = {name: _median_run(server_runs) for name, server_runs in runs.items()}
+    record = {
+        "key": scenario.key,
+        "title": scenario.title,
+        "kind": "throughput",
+        "setup": {"paths": scenario.paths, "connections": connections, "threads": threads, "duration": duration},
+        "runs": runs,
+        "summary": summary,
+    }
+    return record | (_judge_crowd(summary[BIOMUSEUM]) if scenario.crowd else _judge_ratio(scenario, summary))
+
+
+def _median_run(runs: list[dict]) -> dict:
+    return {
+        "requests_per_second": statistics.median(run["requests_per_second"] for run in runs),
+        "p50_ms": statistics.median(run["p50_ms"] for run in runs),
+        "p99_ms": statistics.median(run["p99_ms"] for run in runs),
+        "socket_errors": sum(run["socket_errors"] for run in runs),
+        "http_errors": sum(run["http_errors"] for run in runs),
+        "requests": sum(run["requests"] for run in runs),
+    }
+
+
+def _judge_ratio(scenario: Throughput, summary: dict[str, dict]) -> dict:
+    app = summary[BIOMUSEUM]
+    for name in (WSGI, NGINX):
+        if name in summary and summary[name]["requests_per_second"]:
+            app[f"ratio_{name}"] = app["requests_per_second"] / summary[name]["requests_per_second"]
+    if scenario.min_ratio is None:
+        return {"target": None, "met": None, "figure": None}
+    ratio = app.get(f"ratio_{WSGI}", 0.0)
+    errors = app["socket_errors"] + app["http_errors"]
+    figure = f"{ratio:.2f}x" + (f", {errors} errors" if errors else "")
+    return {"target": f">= {scenario.min_ratio}x bare WSGI", "met": ratio >= scenario.min_ratio, "figure": figure}
+
+
+def _judge_crowd(app: dict) -> dict:
+    met = app["socket_errors"] == 0 and app["http_errors"] == 0 and app["p99_ms"] < 1000
+    figure = f"{app['socket_errors']} socket errors, {app['http_errors']} non-2xx, p99 {app['p99_ms'] / 1000:.2f} s"
+    return {"target": "0 socket errors, 0 non-2xx, p99 < 1 s", "met": met, "figure": figure}
+
+
+def run_latency(
+    server: Server, catalogue: Catalogue, profile: Profile, empty_cache: Callable[[], object] | None, say
+) -> list[dict]:
+    """Concurrency 1, the page cache emptied before every request: what a miss costs.
+
+    The four groups take turns request by request, so the deep page and the first page share the same noise.
+    """
+    groups = {
+        "first": [LIST],
+        "deep": [catalogue.deep],
+        "search": catalogue.searches,
+        "autocomplete": catalogue.autocompletes,
+    }
+    measure_latency(server.port, groups, samples=5, before_each=empty_cache, time_limit=60)  # warm-up
+    measured = measure_latency(
+        server.port, groups, samples=profile.latency_samples, before_each=empty_cache, time_limit=300
+    )
+    for name, result in measured.items():
+        say(
+            f"  uncached {name:<13} {result['samples']:>4} requests  p50 {result['p50_ms']:7.2f} ms"
+            f"  p99 {result['p99_ms']:8.2f} ms  statuses {result['statuses']}  X-Cache {result['x_cache']}"
+        )
+    cache = "page cache emptied before each request" if empty_cache else "page cache off (PAGE_CACHE_ENABLED=0)"
+    setup = {"concurrency": 1, "cache": cache, "interleaved": list(groups)}
+    first, deep = measured["first"]["p50_ms"], measured["deep"]["p50_ms"]
+    depth_ratio = deep / first if first else float("inf")
+    records = [
+        _latency_record("first", "uncached list, first page, c1", measured, groups, setup),
+        _latency_record(
+            "deep",
+            f"uncached list, cursor {DEEP_ROWS:,} deep, c1",
+            measured,
+            groups,
+            setup,
+            judged=("p50 <= 1.5x first page", depth_ratio <= 1.5, f"{depth_ratio:.2f}x the first page's p50"),
+        ),
+    ]
+    for key in ("search", "autocomplete"):
+        p50 = measured[key]["p50_ms"]
+        title = f"uncached {key} on 100k organisms, c1"
+        judged = ("p50 < 20 ms", p50 < 20, f"p50 {p50:.1f} ms")
+        records.append(_latency_record(key, title, measured, groups, setup, judged=judged))
+    return records
+
+
+def _latency_record(
+    key: str,
+    title: str,
+    measured: dict[str, dict],
+    groups: dict[str, list[str]],
+    setup: dict,
+    judged: tuple[str, bool, str] | None = None,
+) -> dict:
+    result = measured[key]
+    target, met, figure = judged or (None, None, None)
+    bad_statuses = {status: count for status, count in result["statuses"].items() if status != 200}
+    if bad_statuses:
+        met = False
+        figure = f"{figure or ''}; non-200 answers: {bad_statuses}".lstrip("; ")
+    return {
+        "key": f"uncached_{key}",
+        "title": title,
+        "kind": "latency",
+        "setup": {**setup, "targets": groups[key]},
+        "runs": {BIOMUSEUM: [result]},
+        "summary": {BIOMUSEUM: result},
+        "target": target,
+        "met": met,
+        "figure": figure,
+    }
+
+
+def run_memory(env: dict[str, str], catalogue: Catalogue, profile: Profile, log_dir: Path, say) -> dict:
+    """A fresh BioMuseum, its workers' RSS after the first and the second batch of requests."""
+    server = start_gunicorn("biomuseum-memory", "biomuseum.wsgi", env, log_dir / "biomuseum-memory.log")
+    try:
+        wait_until_ok(server, HEALTH)
+        workers = server.worker_pids()
+        checkpoints = [{"requests": 0, "rss_kib": {pid: rss_kib(pid) for pid in workers}}]
+        sent = 0
+        for checkpoint in profile.memory_checkpoints:
+            burst = send_requests(
+                server.port,
+                catalogue.memory_mix,
+                checkpoint - sent,
+                concurrency=profile.memory_concurrency,
+                time_limit=600,
+            )
+            sent += burst["sent"]
+            now = server.worker_pids()
+            checkpoints.append({"requests": sent, "rss_kib": {pid: rss_kib(pid) for pid in now}, "burst": burst})
+            total = sum(checkpoints[-1]["rss_kib"].values())
+            say(f"  memory after {sent:>6,} requests: workers {now}, RSS {total / 1024:.1f} MiB, {burst['statuses']}")
+    finally:
+        server.stop()
+    first, second = (sum(point["rss_kib"].values()) for point in checkpoints[1:3])
+    growth = (second - first) / first
+    recycled = set(checkpoints[-1]["rss_kib"]) != set(workers)
+    non_2xx = sum(point["burst"]["non_2xx"] for point in checkpoints[1:])
+    one, two = profile.memory_checkpoints
+    figure = f"{first / 1024:.1f} -> {second / 1024:.1f} MiB ({growth:+.1%}) for {len(workers)} workers"
+    if recycled:
+        figure += "; a worker was recycled (max_requests) during the run: figure not comparable"
+    if non_2xx:
+        figure += f"; {non_2xx} non-2xx answers"
+    return {
+        "key": "memory",
+        "title": f"memory: worker RSS after {one:,} then {two:,} requests",
+        "kind": "memory",
+        "setup": {"targets": catalogue.memory_mix, "concurrency": profile.memory_concurrency},
+        "runs": {BIOMUSEUM: checkpoints},
+        "summary": {BIOMUSEUM: {"rss_first_kib": first, "rss_second_kib": second, "growth": growth}},
+        "target": "growth < 10%",
+        "met": growth < 0.10 and not recycled and not non_2xx,
+        "figure": figure,
+    }
+
+
+def run_cold_start(env: dict[str, str], catalogue: Catalogue, profile: Profile, log_dir: Path, say) -> dict:
+    """From spawning gunicorn to the first 200 of the probe, a fresh process each time."""
+    seconds = []
+    for attempt in range(1, profile.cold_starts + 1):
+        server = start_gunicorn(f"biomuseum-cold-{attempt}", "biomuseum.wsgi", env, log_dir / "biomuseum-cold.log")
+        try:
+            seconds.append(wait_until_ok(server, catalogue.probe, timeout=60))
+        finally:
+            server.stop()
+        say(f"  cold start {attempt}/{profile.cold_starts}: {seconds[-1]:.2f} s to the first 200 on {catalogue.probe}")
+    median = statistics.median(seconds)
+    figure = f"median {median:.2f} s, max {max(seconds):.2f} s"
+    if catalogue.probe != "/ops/ready/":
+        figure += f" (no /ops/ready/ yet: measured on {catalogue.probe})"
+    return {
+        "key": "cold_start",
+        "title": f"cold start: process start to first 200 from `{catalogue.probe}`",
+        "kind": "cold_start",
+        "setup": {"probe": catalogue.probe, "attempts": profile.cold_starts},
+        "runs": {BIOMUSEUM: seconds},
+        "summary": {BIOMUSEUM: {"median_s": median, "max_s": max(seconds)}},
+        "target": "< 2 s",
+        "met": median < 2,
+        "figure": figure,
+    }
