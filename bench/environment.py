@@ -78,9 +78,12 @@ def choose_backends() -> Backends:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         database = f"SQLite {SQLITE_PATH.relative_to(ROOT)} (PostgreSQL not reachable on 127.0.0.1:5432: {first_line})"
     try:
-        version = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1).info("server")
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        version = client.info("server")["redis_version"]
+        # A fresh cache every run: pages cached by an earlier run hold cursors signed with its secret key.
+        client.flushdb()
         redis_url = REDIS_URL
-        cache = f"Redis {version['redis_version']}, db 12 on 127.0.0.1:6379"
+        cache = f"Redis {version}, db 12 on 127.0.0.1:6379 (emptied at start)"
     except redis.RedisError:
         redis_url = None
         cache = "in-process (LocMem; Redis not reachable on 127.0.0.1:6379)"
@@ -226,8 +229,9 @@ def describe_machine(tools: dict[str, str | None]) -> dict:
         "os": _os_name(),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "wrk": _tool_version([tools["wrk"], "--version"]),
-        "nginx": _tool_version([tools["nginx"], "-v"]) if tools["nginx"] else None,
+        "wrk": _tool_version([tools["wrk"], "--version"], r"wrk \S*?(\d+(?:\.\d+)+)"),
+        "nginx": _tool_version([tools["nginx"], "-v"], r"nginx/(\S+)") if tools["nginx"] else None,
+        "load_average": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None,
     }
 
 
@@ -240,14 +244,15 @@ def _os_name() -> str:
     return platform.system()
 
 
-def _tool_version(command: list[str]) -> str:
+def _tool_version(command: list[str], pattern: str) -> str:
     completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
-    output = (completed.stdout + completed.stderr).strip().splitlines()
-    return output[0] if output else "unknown"
+    match = re.search(pattern, completed.stdout + completed.stderr)
+    return match.group(1) if match else "unknown"
 
 
 def describe_machine_line(machine: dict) -> str:
-    return f"{machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB RAM, {machine['os']}"
+    line = f"{machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB RAM, {machine['os']}"
+    return line + (f"; load average {' '.join(machine['load_average'])}" if machine["load_average"] else "")
 
 
 def git_commit() -> str | None:

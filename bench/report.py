@@ -60,7 +60,8 @@ def context_lines(results: dict) -> list[str]:
     machine, gunicorn = results["machine"], results["gunicorn"]
     lines = [
         f"- machine: {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB RAM, "
-        f"{machine['os']}, Python {machine['python']}; load generator {machine['wrk']} on the same machine",
+        f"{machine['os']}, Python {machine['python']}; wrk {machine['wrk']} and nginx {machine['nginx']} "
+        "on the same machine",
         f"- database: {results['backends']['database']}; cache: {results['backends']['cache']}",
         f"- data: {results['data']['organisms']:,} organisms, {results['data']['posts']:,} posts",
         f"- gunicorn.conf.py, for BioMuseum and bare WSGI alike: {gunicorn['workers']} {gunicorn['worker_class']} "

@@ -346,10 +346,13 @@ class PageCacheApp:
         _count(route.name, "miss")
         lock_key = key + ":lock"
         owner = store.cache.add(lock_key, 1, timeout=30)
-        if not owner:
-            entry = self._wait_for(store, request, key, generation_keys)
-            if entry is not None:
-                return self._send(start_response, entry.respond(environ, time.time()), [*extra, ("X-Cache", "HIT")])
+        # Not the owner: wait for the owner's page. The owner: the previous owner may have stored it
+        # between our lookup and our lock, so look once more before rendering.
+        entry = self._wait_for(store, key, generation_keys, patience=0 if owner else settings.PAGE_CACHE_LOCK_WAIT)
+        if entry is not None:
+            if owner:
+                store.cache.delete(lock_key)
+            return self._send(start_response, entry.respond(environ, time.time()), [*extra, ("X-Cache", "HIT")])
         _count(route.name, "render")
         try:
             return self._render_and_store(environ, start_response, route, store, key, tokens, now, extra, limits)
@@ -394,19 +397,20 @@ class PageCacheApp:
                 raise ConnectionError("the cache did not keep a generation")
         return tuple(found[name] for name in generation_keys)
 
-    def _wait_for(self, store: CacheStore, request, key: str, generation_keys: list[str]) -> Entry | None:
-        """Another request is rendering this page: wait briefly for its result rather than render it again."""
-        deadline = time.monotonic() + settings.PAGE_CACHE_LOCK_WAIT
+    def _wait_for(self, store: CacheStore, key: str, generation_keys: list[str], patience: float) -> Entry | None:
+        """Look for a fresh page, again and again for up to `patience` seconds."""
+        deadline = time.monotonic() + patience
         delay = 0.005
-        while time.monotonic() < deadline:
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        while True:
             found = store.cache.get_many([key, *generation_keys])
             entry = found.get(key)
             tokens = tuple(found.get(name) for name in generation_keys)
             if isinstance(entry, Entry) and entry.fresh(tokens, time.time()):
                 return entry
-        return None
+            if time.monotonic() + delay > deadline:
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
     @staticmethod
     def _save_unsaved_bumps() -> None:

@@ -100,3 +100,116 @@ def token_client(db):
         return client
 
     return make
+
+
+class WSGIResponse:
+    def __init__(self, status: str, headers: list[tuple[str, str]], body: bytes):
+        self.status_code = int(status.split()[0])
+        self.headers = {}
+        for name, value in headers:
+            self.headers.setdefault(name.lower(), value)
+        self.header_list = headers
+        self.content = body
+
+    def __getitem__(self, name: str) -> str:
+        return self.headers[name.lower()]
+
+    def get(self, name: str, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def json(self):
+        import json
+
+        return json.loads(self.content)
+
+
+@pytest.fixture
+def wsgi():
+    """Requests through the deployed WSGI application (page cache included), not Django's test handler."""
+    from django.test import RequestFactory
+
+    from biomuseum.wsgi import application
+
+    factory = RequestFactory()
+
+    def call(method: str, path: str, data=None, **headers) -> WSGIResponse:
+        environ = getattr(factory, method.lower())(path, data or {}, **headers).environ
+        captured = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            captured["status"], captured["headers"] = status, response_headers
+
+        chunks = application(environ, start_response)
+        body = b"".join(chunks)
+        if hasattr(chunks, "close"):
+            chunks.close()
+        return WSGIResponse(captured["status"], captured["headers"], body)
+
+    return call
+
+
+@pytest.fixture
+def page_cache(settings):
+    """The page cache on, as deployed; use with django_db(transaction=True) so writes really commit."""
+    from biomuseum import pagecache
+
+    settings.PAGE_CACHE_ENABLED = True
+    settings.PAGE_CACHE_OUTAGE_BACKOFF = 0.2
+    pagecache.route_for.cache_clear()
+    return pagecache
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThrowawayRedis:
+    """A redis-server of the test's own on a free loopback port, to stop and start at will."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self) -> None:
+        import shutil
+        import subprocess
+        import time
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            require_service("redis-server", "the binary is not installed")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not reachable(self.url, timeout=0.1):
+            if time.monotonic() > deadline:
+                raise RuntimeError("throwaway redis-server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def throwaway_redis(settings):
+    """The default cache on a private redis-server that the test may stop (settings point at it)."""
+    server = ThrowawayRedis()
+    server.start()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": server.url,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+    yield server
+    server.stop()
