@@ -98,7 +98,7 @@ def route_for(path: str) -> Route | None:
 
 
 def page_key(route: Route, environ: dict) -> str | None:
-    """Path + allowed parameters in canonical order; None when the page must not come from the cache."""
+    """Host, path and allowed parameters in canonical order; None when the page must not come from the cache."""
     accept = environ.get("HTTP_ACCEPT", "")
     if accept and not ("*/*" in accept or "application/json" in accept or "application/*" in accept):
         return None  # DRF negotiates (and refuses) what we do not render
@@ -110,7 +110,9 @@ def page_key(route: Route, environ: dict) -> str | None:
             return None  # the view answers 400; nothing to cache
         kept.append((name, value))
     kept.sort(key=lambda pair: pair[0])  # stable: repeated parameters keep their order
-    raw = f"{environ.get('PATH_INFO', '')}?{urlencode(kept)}"
+    # Pages hold absolute links, so the scheme and host are part of what was rendered.
+    origin = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+    raw = f"{origin}{environ.get('PATH_INFO', '')}?{urlencode(kept)}"
     return f"pc:page:{ENTRY_FORMAT}:" + hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
 
 
@@ -236,7 +238,8 @@ class CacheStore:
         self.cache = cache
 
     def lookup(self, request, key: str | None, generation_keys: list[str]) -> tuple[dict, ratelimits.Decision]:
-        decision = ratelimits.check(request, "public-read")
+        warmup = request.META.get("biomuseum.warmup")
+        decision = ratelimits.Decision(limited=False) if warmup else ratelimits.check(request, "public-read")
         return self.cache.get_many([*generation_keys, *([key] if key else [])]), decision
 
 
@@ -266,7 +269,8 @@ class RedisStore(CacheStore):
         self.script = self.client.get_client(write=True).register_script(self.LOOKUP)
 
     def lookup(self, request, key: str | None, generation_keys: list[str]) -> tuple[dict, ratelimits.Decision]:
-        windows = ratelimits.windows(request, "public-read") if settings.RATELIMIT_ENABLE else []
+        counted = settings.RATELIMIT_ENABLE and not request.META.get("biomuseum.warmup")
+        windows = ratelimits.windows(request, "public-read") if counted else []
         names = [*generation_keys, *([key] if key else [])]
         make_key = self.client.make_key
         values = self.script(

@@ -28,6 +28,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/").strip("/") + "/"
 RELEASE = env.str("RELEASE", default="dev")
+# Where the public reaches the site: links in emails, and the host cache warming renders pages for.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 ENVIRONMENT = env.str("ENVIRONMENT", default="development" if DEBUG else "production")
 
 INSTALLED_APPS = [
@@ -120,6 +122,10 @@ else:
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_BEAT_SCHEDULE = {
+    "cleanup-hourly": {"task": "ops.cleanup", "schedule": 3600.0},
+    "warm-cache": {"task": "ops.warm_cache", "schedule": env.float("WARM_CACHE_EVERY", default=900.0)},
+}
 
 # --- Auth ---
 AUTH_PASSWORD_VALIDATORS = [
@@ -129,6 +135,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = f"/{ADMIN_URL}login/"
+API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", default=90)
 
 # --- Internationalization ---
 LANGUAGE_CODE = "en-gb"
@@ -183,7 +190,7 @@ CSRF_FAILURE_VIEW = "biomuseum.errors.csrf_failure"
 # --- API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "biomuseum.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["biomuseum.permissions.StaffModelPermissionsOrReadOnly"],

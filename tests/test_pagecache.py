@@ -197,3 +197,14 @@ def test_page_cache_statistics(wsgi, page_cache):
     assert 0 < route["hit_ratio"] < 1
     assert set(stats["generations"]) == {"organisms", "posts"}
     assert stats["generations"]["organisms"] is not None
+
+
+def test_page_cache_keeps_hosts_apart(wsgi, settings):
+    settings.ALLOWED_HOSTS = ["a.example.org", "b.example.org"]
+    OrganismFactory()
+    first = wsgi("GET", LIST, HTTP_HOST="a.example.org")
+    second = wsgi("GET", LIST, HTTP_HOST="b.example.org")
+    assert second["X-Cache"] == "MISS"
+    assert "//b.example.org/" in second.json()["results"][0]["url"]
+    assert "//a.example.org/" in first.json()["results"][0]["url"]
+    assert wsgi("GET", LIST, HTTP_HOST="evil.example.net").status_code == 400

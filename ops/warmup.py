@@ -1,0 +1,132 @@
+"""Cache warming: render the pages visitors ask for first, through the deployed application.
+
+Requests go through the same WSGI application (page cache included) in this process,
+as the site's public host, a few at a time with a pause between them, so a warm-up
+never competes with visitors for the database.
+"""
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from django.db import close_old_connections
+
+from blogs.models import Post
+from organisms.models import ConservationStatus, Organism
+
+
+@dataclass
+class WarmReport:
+    pages: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class Warmer:
+    def __init__(self, base_url: str, *, concurrency: int = 2, pause: float = 0.01):
+        from biomuseum.wsgi import application
+
+        parts = urlsplit(base_url)
+        self.application = application
+        self.scheme, self.host = parts.scheme or "http", parts.netloc
+        self.concurrency = max(1, concurrency)
+        self.pause = pause
+
+    def get(self, path_and_query: str) -> tuple[int, dict]:
+        path, _, query = path_and_query.partition("?")
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": self.host.split(":")[0],
+            "SERVER_PORT": self.host.split(":")[1] if ":" in self.host else ("443" if self.scheme == "https" else "80"),
+            "HTTP_HOST": self.host,
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": self.scheme,
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": io.StringIO(),
+            "biomuseum.warmup": True,  # a server-side key: warm-ups do not count against visitors' rate limits
+        }
+        status = {}
+
+        def start_response(line, headers, exc_info=None):
+            status["code"] = int(line.split()[0])
+
+        chunks = self.application(environ, start_response)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        try:
+            return status["code"], json.loads(body) if body else {}
+        except ValueError:
+            return status["code"], {}
+
+    def list_pages(self, first: str, pages: int) -> Iterator[str]:
+        """The first `pages` pages of a list, following `next` links."""
+        url = first
+        for _ in range(pages):
+            yield url
+            code, body = self.get(url)
+            following = body.get("next") if code == 200 else None
+            if not following:
+                return
+            parts = urlsplit(following)
+            url = f"{parts.path}?{parts.query}"
+
+    def run(self, *, pages: int, details: int, progress: Callable[[str, int], None] | None = None) -> WarmReport:
+        started = time.monotonic()
+        report = WarmReport()
+        lists = ["/api/v1/organisms/", "/api/v1/posts/"]
+        lists += [f"/api/v1/organisms/?kingdom={k}" for k in _kingdoms()]
+        threatened = ",".join(s for s in ConservationStatus.values if s in ("CR", "EN", "VU"))
+        lists.append(f"/api/v1/organisms/?conservation_status={threatened}")
+        detail_paths = [f"/api/v1/organisms/{slug}/" for slug in _recent_organisms(details)]
+        detail_paths += [f"/api/v1/posts/{slug}/" for slug in _recent_posts(details)]
+
+        def warm_list(first: str) -> list[int]:
+            codes = []
+            for _ in self.list_pages(first, pages):
+                codes.append(200)
+                time.sleep(self.pause)
+            return codes
+
+        def warm_detail(path: str) -> int:
+            try:
+                return self.get(path)[0]
+            finally:
+                close_old_connections()
+                time.sleep(self.pause)
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            for first, codes in zip(lists, pool.map(warm_list, lists), strict=True):
+                report.pages += len(codes)
+                report.by_kind["list pages"] = report.by_kind.get("list pages", 0) + len(codes)
+                if progress:
+                    progress(first, len(codes))
+            for done, code in enumerate(pool.map(warm_detail, detail_paths), start=1):
+                report.pages += 1
+                report.errors += code != 200
+                report.by_kind["detail pages"] = report.by_kind.get("detail pages", 0) + 1
+                if progress and (done % 50 == 0 or done == len(detail_paths)):
+                    progress("detail pages", done)
+        report.seconds = time.monotonic() - started
+        return report
+
+
+def _kingdoms() -> list[str]:
+    return list(Organism.objects.published().order_by().values_list("kingdom", flat=True).distinct()[:10])
+
+
+def _recent_organisms(limit: int) -> list[str]:
+    return list(Organism.objects.published().order_by("-updated_at").values_list("slug", flat=True)[:limit])
+
+
+def _recent_posts(limit: int) -> list[str]:
+    return list(Post.objects.published().order_by("-published_at").values_list("slug", flat=True)[:limit])
