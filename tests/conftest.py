@@ -126,6 +126,8 @@ class WSGIResponse:
 @pytest.fixture
 def wsgi():
     """Requests through the deployed WSGI application (page cache included), not Django's test handler."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
     from django.test import RequestFactory
 
     from biomuseum.wsgi import application
@@ -139,10 +141,17 @@ def wsgi():
         def start_response(status, response_headers, exc_info=None):
             captured["status"], captured["headers"] = status, response_headers
 
-        chunks = application(environ, start_response)
-        body = b"".join(chunks)
-        if hasattr(chunks, "close"):
-            chunks.close()
+        # As Django's test client does: keep the test's database connection (and its transaction) open.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            chunks = application(environ, start_response)
+            body = b"".join(chunks)
+            if hasattr(chunks, "close"):
+                chunks.close()
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
         return WSGIResponse(captured["status"], captured["headers"], body)
 
     return call
