@@ -1,16 +1,20 @@
 """Admin display pieces both apps use: image previews and status badges."""
 
+from django import forms
 from django.utils.html import format_html
+
+from . import images
 
 STATUS_COLOURS = {"pending": "#8a6d3b", "processing": "#31708f", "ready": "#3c763d", "failed": "#a94442"}
 
 
 def image_preview(image, size: int = 80) -> str:
-    if image is None or not image.original:
-        return "—"
+    url = image.smallest_url() if image is not None else ""
+    if not url:
+        return "—"  # not processed yet: its status says why
     return format_html(
         '<img src="{}" alt="{}" style="max-width:{}px;max-height:{}px;object-fit:cover;border-radius:3px">',
-        image.smallest_url(),
+        url,
         image.alt_text,
         size,
         size,
@@ -24,3 +28,29 @@ def status_badge(status: str, error: str = "") -> str:
         STATUS_COLOURS.get(status, "#777"),
         status,
     )
+
+
+class ProcessedImageForm(forms.ModelForm):
+    """Admin uploads pass the same checks as API uploads, before anything is stored."""
+
+    def clean_original(self):
+        upload = self.cleaned_data.get("original")
+        if upload and "original" in self.changed_data:
+            try:
+                checked = images.check_upload(upload)
+            except images.ImageRejected as error:
+                raise forms.ValidationError(str(error)) from error
+            self.instance.content_hash = checked.content_hash
+        return upload
+
+
+def after_image_formset_saved(formset, on_saved) -> None:
+    """Call `on_saved(image=, created=, original_changed=)` for each image the formset wrote."""
+    for form in formset.forms:
+        if form in getattr(formset, "deleted_forms", []) or not form.instance.pk or not form.has_changed():
+            continue
+        on_saved(
+            image=form.instance,
+            created=form in formset.new_objects or not form.initial,
+            original_changed="original" in form.changed_data,
+        )

@@ -10,9 +10,13 @@ from django.db import models
 
 
 def generated_upload_name(instance: models.Model, filename: str) -> str:
-    """Store originals under a generated name: the uploaded name is never trusted or kept."""
+    """Store originals under a generated name: the uploaded name is never trusted or kept.
+
+    The extension comes from the format found in the content (validation renames the file to it).
+    """
     folder = instance._meta.model_name
-    suffix = PurePosixPath(filename).suffix.lower()[:5] or ".img"
+    suffix = PurePosixPath(filename).suffix.lower()
+    suffix = suffix if suffix in (".jpg", ".png", ".webp") else ".img"
     return f"originals/{folder}/{uuid.uuid4().hex}{suffix}"
 
 
@@ -34,6 +38,10 @@ class ProcessedImage(models.Model):
     placeholder = models.TextField(blank=True, editable=False)
     dominant_color = models.CharField(max_length=7, blank=True, editable=False)
     content_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    job_id = models.CharField(max_length=64, blank=True, editable=False)  # the Celery task that holds it
+    processing_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    processed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -41,7 +49,9 @@ class ProcessedImage(models.Model):
         abstract = True
 
     def smallest_url(self) -> str:
-        """The lightest thing to show in a list: the smallest rendition, else the original."""
-        if self.renditions:
-            return min(self.renditions, key=lambda r: r["width"])["url"]
-        return self.original.url if self.original else ""
+        """The lightest public file: the smallest JPEG or WebP rendition ("" until processed).
+
+        Originals are never linked: they may carry metadata such as GPS positions.
+        """
+        candidates = [r for r in self.renditions or [] if r["format"] in ("webp", "jpeg")]
+        return min(candidates, key=lambda r: (r["width"], r["format"] != "webp"))["url"] if candidates else ""

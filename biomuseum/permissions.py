@@ -18,3 +18,15 @@ class StaffModelPermissionsOrReadOnly(BasePermission):
     def _view_handles(request, view) -> bool:
         method = request.method.lower()
         return method in view.http_method_names and hasattr(view, method)
+
+
+def staff_with(*permissions: str) -> type[BasePermission]:
+    """A permission class: a staff account holding every named model permission ("app.codename")."""
+
+    class StaffWith(BasePermission):
+        def has_permission(self, request, view) -> bool:
+            user = request.user
+            return bool(user and user.is_authenticated and user.is_staff and user.has_perms(permissions))
+
+    StaffWith.__name__ = f"StaffWith({', '.join(permissions)})"
+    return StaffWith

@@ -119,12 +119,41 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "biomuseum"}}
 
 # --- Jobs ---
+# Celery on Redis; with no broker configured, tasks run in-process (eagerly) so `make run` stands alone.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_IGNORE_RESULT = True  # the database row is each job's truth; no result backend
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed worker's task goes back to the queue
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "organisms.process_image": {"queue": "images"},
+    "blogs.process_cover": {"queue": "images"},
+    "blogs.send_confirmation": {"queue": "email"},
+    "blogs.send_deliveries": {"queue": "email"},
+    "blogs.notify_subscribers": {"queue": "email"},
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged task (its worker died) is delivered again after this long; it must exceed the
+    # longest hard time limit, or a slow task would run twice.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+IMAGE_TASK_SOFT_TIME_LIMIT = env.int("IMAGE_TASK_SOFT_TIME_LIMIT", default=240)
+IMAGE_MAX_ATTEMPTS = env.int("IMAGE_MAX_ATTEMPTS", default=5)
+IMAGE_PENDING_GRACE = env.int("IMAGE_PENDING_GRACE", default=120)  # seconds before the sweeper re-queues
+IMAGE_STUCK_AFTER = env.int("IMAGE_STUCK_AFTER", default=600)  # a "processing" job older than this died
 CELERY_BEAT_SCHEDULE = {
     "cleanup-hourly": {"task": "ops.cleanup", "schedule": 3600.0},
     "warm-cache": {"task": "ops.warm_cache", "schedule": env.float("WARM_CACHE_EVERY", default=900.0)},
+    "sweep-images": {"task": "organisms.sweep_images", "schedule": 60.0},
+    "sweep-covers": {"task": "blogs.sweep_covers", "schedule": 60.0},
+    "notify-due-posts": {"task": "blogs.notify_due_posts", "schedule": 60.0},
 }
 
 # --- Auth ---
@@ -217,6 +246,30 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Email ---
+# SMTP from EMAIL_URL (smtp://user:pass@host:587, smtp+tls://, smtp+ssl://) or EMAIL_HOST/EMAIL_PORT/...;
+# with neither, mail is printed to the console (embedded defaults).
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+elif env.str("EMAIL_HOST", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env.str("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BioMuseum <newsletter@biomuseum.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=100)
+EMAIL_CLAIM_TIMEOUT = env.int("EMAIL_CLAIM_TIMEOUT", default=600)
+SUBSCRIPTION_CONFIRM_MAX_AGE = env.int("SUBSCRIPTION_CONFIRM_MAX_AGE", default=3 * 86400)
+NOTIFY_WINDOW = env.int("NOTIFY_WINDOW", default=2 * 86400)  # older posts are never announced late
+POST_URL_TEMPLATE = env.str("POST_URL_TEMPLATE", default="{base}/api/v1/posts/{slug}/")
 
 # --- Rate limits ---
 # The policy table lives in biomuseum/ratelimits.py; the rates are here so each is an environment variable.

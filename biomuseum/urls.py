@@ -5,6 +5,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from blogs.subscriptions import ConfirmView, SubscribeView, UnsubscribeView
 from blogs.views import PostViewSet
 from ops.views import health
 from organisms.views import OrganismViewSet
@@ -19,6 +20,9 @@ router.register("posts", PostViewSet, basename="post")
 urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/v1/auth/token/", TokenLoginView.as_view(), name="api-token"),
+    path("api/v1/subscriptions/", SubscribeView.as_view(), name="subscribe"),
+    path("api/v1/subscriptions/confirm/", ConfirmView.as_view(), name="subscription-confirm"),
+    path("api/v1/subscriptions/unsubscribe/", UnsubscribeView.as_view(), name="subscription-unsubscribe"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/health", health, name="api-health"),
@@ -28,8 +32,11 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 if settings.SERVE_MEDIA:
+    # Renditions only: originals keep their metadata (GPS positions included) and are never served.
     media_prefix = settings.MEDIA_URL.lstrip("/")
-    urlpatterns += [re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+    urlpatterns += [
+        re_path(rf"^{media_prefix}(?P<path>renditions/.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]
 
 handler400 = errors.handler400
 handler403 = errors.handler403

@@ -1,17 +1,19 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from biomuseum.admin_widgets import image_preview, status_badge
+from biomuseum.admin_widgets import ProcessedImageForm, after_image_formset_saved, image_preview, status_badge
 
 from . import services
-from .models import CoverImage, Post, PostStatus, Tag
+from .models import CoverImage, DeliveryStatus, Post, PostStatus, Subscriber, Tag
 
 
 class CoverImageInline(admin.StackedInline):
     model = CoverImage
+    form = ProcessedImageForm
     extra = 0
     max_num = 1
     fields = ("preview", "original", "alt_text", "credit", "processing")
@@ -55,14 +57,14 @@ class PostAdmin(admin.ModelAdmin):
     search_fields = ("title", "excerpt", "=slug")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("related_organisms", "tags")
-    readonly_fields = ("author", "rendered", "created_at", "updated_at")
+    readonly_fields = ("author", "rendered", "notifications", "created_at", "updated_at")
     date_hierarchy = "published_at"
     show_full_result_count = False
     inlines = [CoverImageInline]
     actions = ["publish", "unpublish"]
     fieldsets = (
         (None, {"fields": ("title", "slug", "excerpt", "body")}),
-        ("Publication", {"fields": ("status", "published_at", "author")}),
+        ("Publication", {"fields": ("status", "published_at", "author", "notifications")}),
         ("Links", {"fields": ("tags", "related_organisms")}),
         ("Rendered", {"fields": ("rendered",), "classes": ("collapse",)}),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
@@ -75,6 +77,21 @@ class PostAdmin(admin.ModelAdmin):
         if not change:
             obj.author = request.user
         super().save_model(request, obj, form, change)
+        services.post_schedule_notifications(post=obj)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is CoverImage:
+            after_image_formset_saved(formset, services.cover_image_saved)
+
+    @admin.display(description="Email to subscribers")
+    def notifications(self, post):
+        """Delivery progress: the rows are the truth."""
+        if post.pk is None or post.notifications_queued_at is None:
+            return "not sent (sent when the post is public)"
+        counts = dict(post.deliveries.values_list("status").annotate(total=Count("pk")).order_by())
+        parts = [f"{counts.get(state, 0)} {state}" for state in DeliveryStatus.values]
+        return f"{', '.join(parts)} (queued {post.notifications_queued_at:%Y-%m-%d %H:%M})"
 
     @admin.display(description="Visibility")
     def visibility(self, post):
@@ -98,3 +115,12 @@ class PostAdmin(admin.ModelAdmin):
     def unpublish(self, request, queryset):
         changed = services.post_unpublish(posts=queryset, user=request.user)
         self.message_user(request, f"Unpublished {changed} post(s).", messages.SUCCESS)
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ("email", "status", "created_at", "confirmed_at", "unsubscribed_at")
+    list_filter = ("status",)
+    search_fields = ("=email",)
+    readonly_fields = ("created_at", "confirmation_sent_at", "confirmed_at", "unsubscribed_at")
+    show_full_result_count = False

@@ -42,6 +42,8 @@ class Post(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, help_text="A future time schedules the post.")
     tags = models.ManyToManyField(Tag, blank=True, related_name="posts")
     related_organisms = models.ManyToManyField("organisms.Organism", blank=True, related_name="posts")
+    # Set once subscribers' deliveries exist: notifying is then a matter of sending what is pending.
+    notifications_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -85,3 +87,54 @@ class CoverImage(ProcessedImage):
 
     def __str__(self) -> str:
         return self.alt_text or f"Cover of {self.post}"
+
+
+class SubscriberStatus(models.TextChoices):
+    PENDING = "pending", "Pending confirmation"
+    CONFIRMED = "confirmed", "Confirmed"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+
+class Subscriber(models.Model):
+    """A newsletter address, double opt-in: nothing is sent to it but the confirmation until confirmed."""
+
+    email = models.EmailField(max_length=254, unique=True)  # stored lower-cased
+    status = models.CharField(max_length=12, choices=SubscriberStatus.choices, default=SubscriberStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status", "id"], name="subscriber_status")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One notification of one post to one subscriber: the row that makes sending exactly-once."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "subscriber"], name="delivery_once_per_post")]
+        indexes = [models.Index(fields=["post", "status", "id"], name="delivery_progress")]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.post} → {self.subscriber}"

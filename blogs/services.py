@@ -1,5 +1,6 @@
 """Every write to the blog goes through here."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -8,10 +9,14 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from biomuseum import images
+from biomuseum.imagefields import ImageStatus
 from organisms.models import Organism
 from organisms.services import unique_slug
 
-from .models import Post, PostStatus, Tag
+from .models import CoverImage, Post, PostStatus, Subscriber, SubscriberStatus, Tag
+
+logger = logging.getLogger("blogs.services")
 
 EDITABLE_FIELDS = ("title", "excerpt", "body", "status", "published_at")
 
@@ -55,6 +60,7 @@ def post_create(
     post.save()
     post.tags.set(tags_from_names(tags))
     post.related_organisms.set(list(related_organisms))
+    post_schedule_notifications(post=post)
     return post
 
 
@@ -77,6 +83,7 @@ def post_update(
         post.tags.set(tags_from_names(tags))
     if related_organisms is not None:
         post.related_organisms.set(list(related_organisms))
+    post_schedule_notifications(post=post)
     return post
 
 
@@ -100,6 +107,7 @@ def post_publish(*, posts: QuerySet, user: AbstractBaseUser | None, at: datetime
             post.published_at = now
         post.status = PostStatus.PUBLISHED
         post.save(update_fields=["status", "published_at", "updated_at"])
+        post_schedule_notifications(post=post)
         changed += 1
     return changed
 
@@ -113,3 +121,73 @@ def post_unpublish(*, posts: QuerySet, user: AbstractBaseUser | None) -> int:
         post.save(update_fields=["status", "updated_at"])
         changed += 1
     return changed
+
+
+# --- subscriptions ---
+
+
+def _queue(task, *args) -> None:
+    """Send a task after commit; a broker outage is logged and the beat sweepers catch up."""
+
+    def send() -> None:
+        try:
+            task.apply_async(args, retry=False)
+        except Exception:
+            logger.warning("could not queue %s%s; a periodic sweep will catch up", task.name, args, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def subscriber_subscribe(*, email: str) -> None:
+    """Double opt-in. The caller learns nothing about whether the address was known (no enumeration)."""
+    from .tasks import send_confirmation
+
+    email = email.strip().lower()
+    subscriber, _ = Subscriber.objects.select_for_update().get_or_create(email=email)
+    if subscriber.status == SubscriberStatus.CONFIRMED:
+        return
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        subscriber.status, subscriber.unsubscribed_at = SubscriberStatus.PENDING, None
+        subscriber.save(update_fields=["status", "unsubscribed_at"])
+    _queue(send_confirmation, subscriber.pk)
+
+
+@transaction.atomic
+def subscriber_confirm(*, subscriber: Subscriber) -> Subscriber:
+    if subscriber.status != SubscriberStatus.CONFIRMED:
+        subscriber.status, subscriber.confirmed_at = SubscriberStatus.CONFIRMED, timezone.now()
+        subscriber.save(update_fields=["status", "confirmed_at"])
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_unsubscribe(*, subscriber: Subscriber) -> Subscriber:
+    if subscriber.status != SubscriberStatus.UNSUBSCRIBED:
+        subscriber.status, subscriber.unsubscribed_at = SubscriberStatus.UNSUBSCRIBED, timezone.now()
+        subscriber.save(update_fields=["status", "unsubscribed_at"])
+    return subscriber
+
+
+def post_schedule_notifications(*, post: Post) -> None:
+    """A post that is public now is announced to subscribers (once: the deliveries make it so).
+    Scheduled posts are picked up by the `blogs.notify_due_posts` beat task when their time comes."""
+    from .tasks import notify_subscribers
+
+    if post.is_public and post.notifications_queued_at is None:
+        _queue(notify_subscribers, post.pk)
+
+
+# --- cover images ---
+
+
+@transaction.atomic
+def cover_image_saved(*, image: CoverImage, created: bool, original_changed: bool) -> None:
+    """The admin saved a cover: a new or replaced original is processed (again)."""
+    from .tasks import process_cover_image
+
+    if created or original_changed:
+        CoverImage.objects.filter(pk=image.pk).update(
+            status=ImageStatus.PENDING, error="", attempts=0, job_id="", updated_at=timezone.now()
+        )
+        images.enqueue(process_cover_image, image.pk)

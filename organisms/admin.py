@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import Prefetch
 
-from biomuseum.admin_widgets import image_preview, status_badge
+from biomuseum.admin_widgets import ProcessedImageForm, after_image_formset_saved, image_preview, status_badge
 
 from . import services
 from .models import Organism, OrganismImage
@@ -9,6 +9,7 @@ from .models import Organism, OrganismImage
 
 class OrganismImageInline(admin.TabularInline):
     model = OrganismImage
+    form = ProcessedImageForm
     extra = 0
     fields = ("preview", "original", "alt_text", "caption", "credit", "licence", "position", "processing")
     readonly_fields = ("preview", "processing")
@@ -65,6 +66,11 @@ class OrganismAdmin(admin.ModelAdmin):
         images = organism.images.all()
         return image_preview(images[0] if images else None, size=48)
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is OrganismImage:
+            after_image_formset_saved(formset, services.organism_image_saved)
+
     @admin.action(description="Publish selected organisms", permissions=["change"])
     def publish(self, request, queryset):
         changed = services.organism_set_published(organisms=queryset, published=True, user=request.user)
@@ -74,3 +80,37 @@ class OrganismAdmin(admin.ModelAdmin):
     def unpublish(self, request, queryset):
         changed = services.organism_set_published(organisms=queryset, published=False, user=request.user)
         self.message_user(request, f"Unpublished {changed} organism(s).", messages.SUCCESS)
+
+
+@admin.register(OrganismImage)
+class OrganismImageAdmin(admin.ModelAdmin):
+    """Photographs across the catalogue: find the ones whose processing failed, and run it again."""
+
+    list_display = ("preview", "organism", "alt_text", "processing", "attempts", "updated_at")
+    list_filter = ("status",)
+    search_fields = ("organism__scientific_name", "organism__common_name", "alt_text")
+    list_select_related = ("organism",)
+    autocomplete_fields = ("organism",)
+    form = ProcessedImageForm
+    readonly_fields = ("preview", "processing", "width", "height", "attempts", "processed_at", "created_at")
+    fields = ("organism", "original", "alt_text", "caption", "credit", "licence", "position", *readonly_fields)
+    actions = ["reprocess"]
+    show_full_result_count = False
+
+    @admin.display(description="Preview")
+    def preview(self, image):
+        return image_preview(image, size=64)
+
+    @admin.display(description="Status")
+    def processing(self, image):
+        return status_badge(image.status, image.error)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.organism_image_saved(image=obj, created=not change, original_changed="original" in form.changed_data)
+
+    @admin.action(description="Process selected images again", permissions=["change"])
+    def reprocess(self, request, queryset):
+        for image in queryset:
+            services.organism_image_reprocess(image=image, user=request.user)
+        self.message_user(request, f"Queued {queryset.count()} image(s) for processing.", messages.SUCCESS)

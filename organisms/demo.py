@@ -130,6 +130,7 @@ def load_catalogue() -> tuple[int, int]:
             author=author,
             status=PostStatus.DRAFT if record.get("draft") else PostStatus.PUBLISHED,
             published_at=None if record.get("draft") else published_at,
+            notifications_queued_at=now,  # demo posts are never announced to subscribers
         )
         post.tags.set(tags_from_names(record["tags"]))
         post.related_organisms.set(Organism.objects.filter(scientific_name__in=record["related_organisms"]))
@@ -190,6 +191,7 @@ def synthetic_posts(count: int, batch_size: int = 2000) -> int:
                 author=author,
                 status=PostStatus.PUBLISHED,
                 published_at=now - timedelta(hours=index + 1),
+                notifications_queued_at=now,
             )
             for index in range(start, min(start + batch_size, count))
         ]

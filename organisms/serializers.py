@@ -177,3 +177,29 @@ class OrganismListParams(QueryParamsSerializer):
 class AutocompleteParams(QueryParamsSerializer):
     allow_pagination = False
     q = serializers.CharField(max_length=100, help_text="What the visitor has typed so far.")
+
+
+class ImageUploadSerializer(StrictInputMixin, serializers.Serializer):
+    file = serializers.FileField(help_text="JPEG, PNG or WebP, checked by content.")
+    alt_text = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    caption = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    credit = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    licence = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    position = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+
+
+class ImageStatusSerializer(OrganismImageSerializer):
+    """The job's state, for staff: the database row is the truth."""
+
+    url = serializers.SerializerMethodField()
+    status = serializers.CharField(read_only=True)
+    error = serializers.CharField(read_only=True)
+    attempts = serializers.IntegerField(read_only=True)
+    position = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    processed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def get_url(self, image) -> str:
+        request = self.context.get("request")
+        path = f"/api/v1/organisms/{image.organism.slug}/images/{image.pk}/"
+        return request.build_absolute_uri(path) if request else path

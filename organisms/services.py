@@ -1,11 +1,16 @@
 """Every write to the catalogue goes through here."""
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Organism
+from biomuseum import images
+from biomuseum.imagefields import ImageStatus
+
+from .models import Organism, OrganismImage
 
 EDITABLE_FIELDS = (
     "common_name",
@@ -71,3 +76,59 @@ def organism_set_published(*, organisms: QuerySet, published: bool, user: Abstra
         organism.save(update_fields=["is_published", "updated_at"])
         changed += 1
     return changed
+
+
+def _queue_processing(image: OrganismImage) -> None:
+    from .tasks import process_organism_image
+
+    images.enqueue(process_organism_image, image.pk)
+
+
+@transaction.atomic
+def organism_image_add(
+    *,
+    organism: Organism,
+    user: AbstractBaseUser | None,
+    upload,
+    alt_text: str = "",
+    caption: str = "",
+    credit: str = "",
+    licence: str = "",
+    position: int = 0,
+) -> OrganismImage:
+    """Check the upload, store the original under a generated name, and queue its renditions."""
+    try:
+        checked = images.check_upload(upload)
+    except images.ImageRejected as error:
+        raise ValidationError({"file": [str(error)]}) from error
+    image = OrganismImage(
+        organism=organism,
+        original=upload,
+        alt_text=alt_text,
+        caption=caption,
+        credit=credit,
+        licence=licence,
+        position=position,
+        content_hash=checked.content_hash,
+    )
+    image.full_clean(exclude=["original"])
+    image.save()
+    _queue_processing(image)
+    return image
+
+
+@transaction.atomic
+def organism_image_reprocess(*, image: OrganismImage, user: AbstractBaseUser | None) -> OrganismImage:
+    """Start the image's processing over (after a failure, or when the pipeline changed)."""
+    OrganismImage.objects.filter(pk=image.pk).update(
+        status=ImageStatus.PENDING, error="", attempts=0, job_id="", updated_at=timezone.now()
+    )
+    image.refresh_from_db()
+    _queue_processing(image)
+    return image
+
+
+def organism_image_saved(*, image: OrganismImage, created: bool, original_changed: bool) -> None:
+    """The admin saved an image: a new or replaced original is checked again and processed."""
+    if created or original_changed:
+        organism_image_reprocess(image=image, user=None)

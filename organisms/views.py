@@ -1,18 +1,23 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from biomuseum.pagecache import CachePolicy
 from biomuseum.pagination import KeysetPagination
+from biomuseum.permissions import staff_with
 from biomuseum.queryparams import DetailParams, parse_field_list
 from biomuseum.viewsets import ContentViewSet
 from blogs.selectors import next_publication_at
 
 from . import selectors, services
-from .models import Organism
+from .models import Organism, OrganismImage
 from .serializers import (
     AutocompleteParams,
+    ImageStatusSerializer,
+    ImageUploadSerializer,
     OrganismDetailSerializer,
     OrganismListParams,
     OrganismListSerializer,
@@ -86,6 +91,49 @@ class OrganismViewSet(ContentViewSet):
 
     def perform_destroy(self, instance):
         services.organism_delete(organism=instance, user=self.request.user)
+
+    @extend_schema(request={"multipart/form-data": ImageUploadSerializer}, responses={202: ImageStatusSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="images",
+        parser_classes=[MultiPartParser],
+        permission_classes=[staff_with("organisms.add_organismimage")],
+    )
+    def upload_image(self, request, slug=None):
+        """Upload a photograph; its renditions are made in the background (poll the status resource)."""
+        organism = self.get_object()
+        serializer = ImageUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        image = services.organism_image_add(organism=organism, user=request.user, upload=data.pop("file"), **data)
+        body = ImageStatusSerializer(image, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+    @extend_schema(responses={200: ImageStatusSerializer})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"images/(?P<image_id>[0-9]+)",
+        permission_classes=[staff_with("organisms.view_organismimage")],
+    )
+    def image_status(self, request, slug=None, image_id=None):
+        """Where an image's processing stands: pending, processing, ready or failed (with the error)."""
+        image = get_object_or_404(OrganismImage.objects.select_related("organism"), pk=image_id, organism__slug=slug)
+        return Response(ImageStatusSerializer(image, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses={202: ImageStatusSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"images/(?P<image_id>[0-9]+)/reprocess",
+        permission_classes=[staff_with("organisms.change_organismimage")],
+    )
+    def reprocess_image(self, request, slug=None, image_id=None):
+        """Process an image again (after a failure)."""
+        image = get_object_or_404(OrganismImage.objects.select_related("organism"), pk=image_id, organism__slug=slug)
+        image = services.organism_image_reprocess(image=image, user=request.user)
+        return Response(ImageStatusSerializer(image, context=self.get_serializer_context()).data, status=202)
 
     @extend_schema(
         parameters=[AutocompleteParams],

@@ -1,0 +1,205 @@
+"""Email: subscription confirmations and new-post notifications.
+
+Each notification is one Delivery row (post, subscriber), created once per post.
+A batch claims each pending row before sending it and marks it sent right after,
+so a re-run or a crash mid-batch sends nothing twice and skips no one; the one
+message in flight at the moment of a crash is sent again later, with the same
+Message-ID, so mail clients show it once.
+"""
+
+import logging
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
+
+logger = logging.getLogger("blogs.notifications")
+
+TOKEN_SALT = "blogs.subscriptions"
+
+
+class TransientMailError(Exception):
+    """The mail server could not take the message now; the task retries with backoff."""
+
+
+# --- signed links ---
+
+
+def make_token(subscriber: Subscriber, purpose: str) -> str:
+    return signing.dumps({"id": subscriber.pk, "email": subscriber.email, "for": purpose}, salt=TOKEN_SALT)
+
+
+def read_token(token: str, purpose: str, max_age: int | None = None) -> Subscriber | None:
+    """The subscriber a link was made for, or None when it is forged, expired or for something else."""
+    try:
+        data = signing.loads(token, salt=TOKEN_SALT, max_age=max_age)
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("for") != purpose:
+        return None
+    return Subscriber.objects.filter(pk=data.get("id"), email=data.get("email")).first()
+
+
+def confirm_url(subscriber: Subscriber) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/api/v1/subscriptions/confirm/?token={make_token(subscriber, 'confirm')}"
+
+
+def unsubscribe_url(subscriber: Subscriber) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/api/v1/subscriptions/unsubscribe/?token={make_token(subscriber, 'unsubscribe')}"
+
+
+def post_url(post: Post) -> str:
+    return settings.POST_URL_TEMPLATE.format(base=settings.PUBLIC_BASE_URL, slug=post.slug)
+
+
+def _send(messages: list[EmailMultiAlternatives], connection=None) -> None:
+    try:
+        (connection or get_connection()).send_messages(messages)
+    except smtplib.SMTPRecipientsRefused:
+        raise
+    except (TimeoutError, smtplib.SMTPException, OSError) as error:
+        raise TransientMailError(str(error)) from error
+
+
+# --- confirmations ---
+
+
+def send_confirmation(subscriber_id: int) -> bool:
+    subscriber = Subscriber.objects.filter(pk=subscriber_id, status=SubscriberStatus.PENDING).first()
+    if subscriber is None:
+        return False
+    context = {"confirm_url": confirm_url(subscriber), "days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE // 86400}
+    message = EmailMultiAlternatives(
+        subject="Confirm your subscription to the BioMuseum blog",
+        body=render_to_string("blogs/email/confirm.txt", context),
+        to=[subscriber.email],
+    )
+    message.attach_alternative(render_to_string("blogs/email/confirm.html", context), "text/html")
+    _send([message])
+    Subscriber.objects.filter(pk=subscriber.pk).update(confirmation_sent_at=timezone.now())
+    return True
+
+
+# --- notifications ---
+
+
+def due_posts() -> list[int]:
+    """Public posts not yet notified, published recently (an old post is never announced late)."""
+    now = timezone.now()
+    return list(
+        Post.objects.filter(
+            status=PostStatus.PUBLISHED,
+            published_at__lte=now,
+            published_at__gte=now - timedelta(seconds=settings.NOTIFY_WINDOW),
+            notifications_queued_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+
+
+def resumable_posts() -> list[int]:
+    """Posts whose queued deliveries have waited too long: their batches died or were lost."""
+    release_stale_claims()
+    waited = timezone.now() - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT)
+    return list(
+        Delivery.objects.filter(status=DeliveryStatus.PENDING, post__notifications_queued_at__lt=waited)
+        .values_list("post_id", flat=True)
+        .distinct()
+    )
+
+
+def queue_deliveries(post_id: int) -> list[list[int]]:
+    """Create one delivery per confirmed subscriber (once per post); return the pending ones in batches."""
+    with transaction.atomic():
+        post = Post.objects.select_for_update().filter(pk=post_id).first()
+        if post is None or not post.is_public:
+            return []
+        if post.notifications_queued_at is None:
+            subscribers = Subscriber.objects.filter(status=SubscriberStatus.CONFIRMED).values_list("pk", flat=True)
+            Delivery.objects.bulk_create(
+                (Delivery(post_id=post.pk, subscriber_id=pk) for pk in subscribers.iterator(chunk_size=2000)),
+                batch_size=2000,
+                ignore_conflicts=True,
+            )
+            post.notifications_queued_at = timezone.now()
+            post.save(update_fields=["notifications_queued_at"])
+    pending = Delivery.objects.filter(post_id=post_id, status=DeliveryStatus.PENDING).order_by("pk")
+    ids = list(pending.values_list("pk", flat=True))
+    size = settings.EMAIL_BATCH_SIZE
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def _notification(delivery: Delivery, post: Post) -> EmailMultiAlternatives:
+    subscriber = delivery.subscriber
+    leave = unsubscribe_url(subscriber)
+    context = {"post": post, "post_url": post_url(post), "unsubscribe_url": leave}
+    domain = settings.PUBLIC_BASE_URL.split("://")[-1].split("/")[0].split(":")[0] or "biomuseum.local"
+    message = EmailMultiAlternatives(
+        subject=post.title,
+        body=render_to_string("blogs/email/new_post.txt", context),
+        to=[subscriber.email],
+        headers={
+            "List-Unsubscribe": f"<{leave}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Message-ID": f"<delivery-{delivery.pk}@{domain}>",
+        },
+    )
+    message.attach_alternative(render_to_string("blogs/email/new_post.html", context), "text/html")
+    return message
+
+
+def _claim(delivery_id: int) -> bool:
+    return bool(
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    )
+
+
+def send_deliveries(post_id: int, delivery_ids: list[int]) -> int:
+    """Send what is still pending of these deliveries over one SMTP connection; return how many went."""
+    post = Post.objects.filter(pk=post_id).first()
+    if post is None or not post.is_public:
+        return 0
+    sent = 0
+    connection = get_connection()
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError) as error:
+        raise TransientMailError(str(error)) from error
+    try:
+        for delivery_id in delivery_ids:
+            if not _claim(delivery_id):
+                continue  # sent already, or another batch has it
+            delivery = Delivery.objects.select_related("subscriber").get(pk=delivery_id)
+            if delivery.subscriber.status != SubscriberStatus.CONFIRMED:
+                Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.FAILED, error="Unsubscribed.")
+                continue
+            try:
+                _send([_notification(delivery, post)], connection)
+            except smtplib.SMTPRecipientsRefused as error:
+                Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.FAILED, error=str(error)[:500])
+                continue
+            except TransientMailError:
+                Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.PENDING)
+                raise
+            Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.SENT, sent_at=timezone.now())
+            sent += 1
+    finally:
+        connection.close()
+    return sent
+
+
+def release_stale_claims() -> int:
+    """Deliveries claimed by a batch that died mid-send go back to pending (see the module's note)."""
+    stale = timezone.now() - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT)
+    return Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stale).update(
+        status=DeliveryStatus.PENDING
+    )

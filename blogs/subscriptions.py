@@ -1,0 +1,108 @@
+"""The newsletter's public endpoints: subscribe, confirm, unsubscribe (one-click, RFC 8058)."""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from biomuseum import ratelimits
+from biomuseum.serializers import StrictInputMixin
+
+from . import services
+from .models import Subscriber
+from .notifications import read_token
+
+ACCEPTED = "If the address can receive mail, a message to confirm the subscription is on its way."
+BAD_LINK = "This link is invalid or has expired."
+
+
+class SubscribeThrottle(BaseThrottle):
+    def allow_request(self, request, view) -> bool:
+        decision = ratelimits.check(request, "subscribe-ip", "subscribe-address")
+        request.ratelimit_decision = decision
+        if decision.limited:
+            raise ratelimits.RateLimited(decision)
+        return True
+
+
+class SubscribeSerializer(StrictInputMixin, serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=1000)
+
+
+AcceptedSerializer = inline_serializer("SubscriptionAccepted", {"detail": serializers.CharField()})
+StatusSerializer = inline_serializer("SubscriptionStatus", {"status": serializers.CharField()})
+TOKEN = OpenApiParameter("token", str, description="From the link in the email.")
+
+
+class PublicEndpoint(APIView):
+    """Open to anyone; no session, so no CSRF dance for links clicked in a mail client."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        for header, value in getattr(request, "ratelimit_decision", ratelimits.Decision(False)).headers().items():
+            response[header] = value
+        return response
+
+    def subscriber_from(self, request, purpose: str, max_age: int | None = None) -> Subscriber:
+        raw = request.query_params.get("token") or (request.data.get("token") if hasattr(request.data, "get") else None)
+        serializer = TokenSerializer(data={"token": raw})
+        serializer.is_valid(raise_exception=True)
+        subscriber = read_token(serializer.validated_data["token"], purpose, max_age=max_age)
+        if subscriber is None:
+            raise ValidationError({"token": [BAD_LINK]})
+        return subscriber
+
+
+class SubscribeView(PublicEndpoint):
+    throttle_classes = [SubscribeThrottle]
+
+    @extend_schema(
+        request=SubscribeSerializer, responses={202: inline_serializer("Accepted", {"detail": serializers.CharField()})}
+    )
+    def post(self, request):
+        """Ask for the blog by email. The answer is the same whether the address is new or known."""
+        serializer = SubscribeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.subscriber_subscribe(email=serializer.validated_data["email"])
+        return Response({"detail": ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class ConfirmView(PublicEndpoint):
+    @extend_schema(parameters=[TOKEN], responses={200: StatusSerializer})
+    def get(self, request):
+        """Confirm with the link from the confirmation email (it expires)."""
+        subscriber = self.subscriber_from(request, "confirm", max_age=settings.SUBSCRIPTION_CONFIRM_MAX_AGE)
+        services.subscriber_confirm(subscriber=subscriber)
+        return Response({"status": "confirmed"})
+
+    @extend_schema(parameters=[TOKEN], request=None, responses={200: StatusSerializer})
+    def post(self, request):
+        """The same, for frontends that confirm with a POST."""
+        return self.get(request)
+
+
+class UnsubscribeView(PublicEndpoint):
+    @extend_schema(parameters=[TOKEN], responses={200: StatusSerializer})
+    def get(self, request):
+        """Where the link leads: says whether the address is subscribed; changes nothing (scanners follow links)."""
+        subscriber = self.subscriber_from(request, "unsubscribe")
+        return Response({"status": subscriber.status})
+
+    @extend_schema(parameters=[TOKEN], request=None, responses={200: StatusSerializer})
+    def post(self, request):
+        """Unsubscribe: one click from the mail client (List-Unsubscribe-Post) or the page."""
+        subscriber = self.subscriber_from(request, "unsubscribe")
+        services.subscriber_unsubscribe(subscriber=subscriber)
+        return Response({"status": "unsubscribed"})

@@ -1,0 +1,22 @@
+"""Image jobs for organism photographs (the pipeline itself is biomuseum/images.py)."""
+
+from celery import shared_task
+
+from biomuseum import images
+from biomuseum.imagejobs import IMAGE_TASK_OPTIONS, run_image_job
+
+from .models import OrganismImage
+
+
+@shared_task(name="organisms.process_image", **IMAGE_TASK_OPTIONS)
+def process_organism_image(self, image_id: int) -> str:
+    return run_image_job(self, OrganismImage, image_id)
+
+
+@shared_task(name="organisms.sweep_images", ignore_result=True)
+def sweep_organism_images() -> int:
+    """Queue again what waits too long: uploads made while the broker was down, jobs whose worker died."""
+    stuck = list(images.stuck(OrganismImage))
+    for image_id in stuck:
+        process_organism_image.apply_async((image_id,))
+    return len(stuck)
