@@ -80,6 +80,10 @@ def check_upload(upload) -> UploadCheck:
                 image_format, (width, height) = image.format, image.size
                 if image_format not in ACCEPTED_FORMATS:
                     raise ImageRejected(f"{image_format} images are not accepted: upload JPEG, PNG or WebP.")
+                if max(width, height) > settings.IMAGE_UPLOAD_MAX_SIDE:
+                    raise ImageRejected(
+                        f"The image is {width}×{height} pixels; no side may exceed {settings.IMAGE_UPLOAD_MAX_SIDE}."
+                    )
                 if width * height > settings.IMAGE_UPLOAD_MAX_PIXELS:
                     raise ImageRejected(
                         f"The image is {width}×{height} pixels; at most "
@@ -89,7 +93,8 @@ def check_upload(upload) -> UploadCheck:
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected("The image has too many pixels.") from None
+        cap = settings.IMAGE_UPLOAD_MAX_PIXELS // 1_000_000
+        raise ImageRejected(f"The image has too many pixels: at most {cap} megapixels are accepted.") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageRejected("The file is not a valid JPEG, PNG or WebP image.") from error
     digest = hashlib.sha256()

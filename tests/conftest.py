@@ -222,3 +222,14 @@ def throwaway_redis(settings):
     }
     yield server
     server.stop()
+
+
+@pytest.fixture
+def eager_jobs(settings):
+    """Celery tasks run in this process when queued (as on the embedded defaults), errors raised."""
+    from biomuseum.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield app
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved

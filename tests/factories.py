@@ -93,6 +93,7 @@ class PostFactory(factory.django.DjangoModelFactory):
     status = PostStatus.PUBLISHED
     published_at = factory.LazyFunction(lambda: timezone.now() - timezone.timedelta(days=1))
     author = factory.SubFactory(UserFactory)
+    notifications_queued_at = None
 
 
 class CoverImageFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,114 @@
+"""Subscriptions: double opt-in, no address enumeration, signed and expiring links, one-click unsubscribe."""
+
+import re
+
+import pytest
+from django.core import mail, signing
+
+from blogs.models import Subscriber, SubscriberStatus
+from blogs.notifications import make_token
+
+pytestmark = pytest.mark.django_db
+
+SUBSCRIBE = "/api/v1/subscriptions/"
+
+
+def subscribe(api_client, email: str, capture):
+    with capture(execute=True):
+        return api_client.post(SUBSCRIBE, {"email": email}, format="json")
+
+
+def link_in(message) -> str:
+    return re.search(r"https?://\S+/api/v1/subscriptions/confirm/\?token=\S+", message.body).group(0)
+
+
+def test_subscribe_sends_a_confirmation_with_both_parts(api_client, eager_jobs, django_capture_on_commit_callbacks):
+    response = subscribe(api_client, "Ada@Example.org", django_capture_on_commit_callbacks)
+    assert response.status_code == 202
+    assert Subscriber.objects.get().email == "ada@example.org"
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["ada@example.org"]
+    assert "Confirm" in message.subject
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html" and link_in(message).split("token=")[1] in html
+
+
+def test_subscribe_answers_the_same_for_new_pending_and_confirmed(
+    api_client, eager_jobs, django_capture_on_commit_callbacks
+):
+    bodies = []
+    for _ in range(2):
+        bodies.append(subscribe(api_client, "bo@example.org", django_capture_on_commit_callbacks).json())
+    Subscriber.objects.filter(email="bo@example.org").update(status=SubscriberStatus.CONFIRMED)
+    bodies.append(subscribe(api_client, "bo@example.org", django_capture_on_commit_callbacks).json())
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert len(mail.outbox) == 2  # pending: sent again; confirmed: nothing to send
+
+
+def test_confirm_link_confirms_and_can_be_used_twice(api_client, eager_jobs, django_capture_on_commit_callbacks):
+    subscribe(api_client, "cy@example.org", django_capture_on_commit_callbacks)
+    link = link_in(mail.outbox[0]).split("testserver")[-1]
+    for _ in range(2):
+        response = api_client.get(link)
+        assert response.status_code == 200
+        assert response.json() == {"status": "confirmed"}
+    assert Subscriber.objects.get().status == SubscriberStatus.CONFIRMED
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a" * 2000])
+def test_confirm_refuses_malformed_tokens(api_client, token):
+    response = api_client.get(f"/api/v1/subscriptions/confirm/?token={token}")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["token"]
+
+
+def test_confirm_refuses_expired_tampered_and_wrong_purpose_tokens(api_client, settings):
+    subscriber = Subscriber.objects.create(email="di@example.org")
+    good = make_token(subscriber, "confirm")
+    tampered = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
+    for token in (tampered, make_token(subscriber, "unsubscribe")):
+        assert api_client.get(f"/api/v1/subscriptions/confirm/?token={token}").status_code == 400
+    settings.SUBSCRIPTION_CONFIRM_MAX_AGE = -1
+    assert api_client.get(f"/api/v1/subscriptions/confirm/?token={good}").status_code == 400
+    assert Subscriber.objects.get().status == SubscriberStatus.PENDING
+
+
+def test_confirm_token_for_a_changed_address_is_refused(api_client):
+    subscriber = Subscriber.objects.create(email="ed@example.org")
+    forged = signing.dumps({"id": subscriber.pk, "email": "other@example.org", "for": "confirm"}, salt="wrong-salt")
+    assert api_client.get(f"/api/v1/subscriptions/confirm/?token={forged}").status_code == 400
+
+
+def test_unsubscribe_get_changes_nothing_and_one_click_post_unsubscribes(api_client):
+    subscriber = Subscriber.objects.create(email="fa@example.org", status=SubscriberStatus.CONFIRMED)
+    url = f"/api/v1/subscriptions/unsubscribe/?token={make_token(subscriber, 'unsubscribe')}"
+    assert api_client.get(url).json() == {"status": "confirmed"}
+    response = api_client.post(url, "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200 and response.json() == {"status": "unsubscribed"}
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.UNSUBSCRIBED and subscriber.unsubscribed_at
+
+
+@pytest.mark.parametrize("email", ["not-an-address", "a@b", "x" * 300 + "@example.org", ""])
+def test_subscribe_rejects_bad_addresses(api_client, email):
+    response = api_client.post(SUBSCRIBE, {"email": email}, format="json")
+    assert response.status_code == 400
+    assert "email" in response.json()["error"]["fields"]
+    assert not Subscriber.objects.exists()
+
+
+def test_subscribe_refuses_unknown_fields(api_client):
+    response = api_client.post(SUBSCRIBE, {"email": "go@example.org", "status": "confirmed"}, format="json")
+    assert response.status_code == 400
+    assert not Subscriber.objects.exists()
+
+
+def test_subscribe_is_rate_limited_per_address_and_per_ip(api_client, settings):
+    settings.RATELIMITS = {**settings.RATELIMITS, "subscribe-address": ("2/h",), "subscribe-ip": ("4/h",)}
+    same = [api_client.post(SUBSCRIBE, {"email": "hi@example.org"}, format="json").status_code for _ in range(3)]
+    assert same == [202, 202, 429]
+    others = [api_client.post(SUBSCRIBE, {"email": f"u{i}@example.org"}, format="json").status_code for i in range(2)]
+    assert others == [202, 429]  # the address's limit spent two of this IP's four
+    limited = api_client.post(SUBSCRIBE, {"email": "zz@example.org"}, format="json")
+    assert limited.json()["error"]["code"] == "throttled" and limited["Retry-After"]

@@ -1,0 +1,46 @@
+"""Image files for tests, made on the spot with Pillow (and by hand, for the hostile ones)."""
+
+import io
+import struct
+import zlib
+
+from PIL import Image
+
+
+def jpeg(width: int = 800, height: int = 600, colour=(40, 120, 60), exif: Image.Exif | None = None) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buffer, "JPEG", quality=90, exif=exif or Image.Exif())
+    return buffer.getvalue()
+
+
+def png(width: int = 400, height: int = 300, mode: str = "RGBA") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height), (200, 30, 30, 128) if mode == "RGBA" else (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def gif() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("P", (10, 10)).save(buffer, "GIF")
+    return buffer.getvalue()
+
+
+def exif_with_gps_and_rotation() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    exif[0x010F] = "Test camera maker"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (51.0, 30.0, 0.0)
+    gps[3], gps[4] = "W", (0.0, 7.0, 0.0)
+    return exif
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny, valid-looking PNG whose header claims `width`×`height` pixels: a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
