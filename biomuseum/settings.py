@@ -247,6 +247,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "biomuseum.openapi.add_error_responses",
+    ],
 
 # --- Email ---
 # SMTP from EMAIL_URL (smtp://user:pass@host:587, smtp+tls://, smtp+ssl://) or EMAIL_HOST/EMAIL_PORT/...;
