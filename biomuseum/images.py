@@ -25,7 +25,7 @@ from django.core.files.storage import FileSystemStorage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError, features
+from PIL import ExifTags, Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError, features
 
 from .imagefields import ImageStatus, ProcessedImage
 
@@ -122,6 +122,8 @@ class Rendered:
     renditions: list[Rendition]
     placeholder: str
     dominant_color: str
+    width: int  # the original's size upright (EXIF orientation applied), as every rendition shows it
+    height: int
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:
@@ -176,6 +178,9 @@ def render(path: str) -> Rendered:
     Image.MAX_IMAGE_PIXELS = settings.IMAGE_UPLOAD_MAX_PIXELS  # defence in depth: never decode a bomb
     try:
         with Image.open(path) as source:
+            upright = source.size  # before draft() below shrinks it
+            if source.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8):  # a quarter turn
+                upright = upright[::-1]
             if source.format == "JPEG" and source.width > 2 * RENDITION_WIDTHS[-1]:
                 source.draft("RGB", (RENDITION_WIDTHS[-1], RENDITION_WIDTHS[-1]))  # decode at reduced scale
             source.load()
@@ -189,7 +194,7 @@ def render(path: str) -> Rendered:
                 current = current.resize((width, height), Image.Resampling.LANCZOS)
             renditions += [Rendition(width, height, fmt, _encode(current, fmt)) for fmt in output_formats()]
         return Rendered(
-            sorted(renditions, key=lambda r: (r.width, r.format)), _placeholder(image), _dominant_color(image)
+            sorted(renditions, key=lambda r: (r.width, r.format)), _placeholder(image), _dominant_color(image), *upright
         )
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageUnprocessable(f"The image could not be decoded: {error}") from error
@@ -289,6 +294,7 @@ def process(model: type[ProcessedImage], pk: int, job_id: str) -> str:
         if current is None or current.job_id != job_id or current.original.name != image.original.name:
             return "superseded"  # deleted, replaced or reclaimed meanwhile: its files are cleanup's
         current.renditions, current.placeholder = manifest, rendered.placeholder
+        current.width, current.height = rendered.width, rendered.height  # the stored pixels may lie on their side
         current.dominant_color, current.content_hash = rendered.dominant_color, image.content_hash
         current.status, current.error, current.processed_at = ImageStatus.READY, "", timezone.now()
         current.save()  # a full save: signals tell the page cache the content changed

@@ -108,6 +108,7 @@ def test_render_applies_orientation_and_drops_all_metadata(tmp_path):
     path = tmp_path / "camera.jpg"
     path.write_bytes(imagefiles.jpeg(900, 400, exif=imagefiles.exif_with_gps_and_rotation()))
     rendered = images.render(str(path))
+    assert (rendered.width, rendered.height) == (400, 900)
     for rendition in rendered.renditions:
         with Image.open(io.BytesIO(rendition.data)) as decoded:
             assert decoded.height > decoded.width  # rotated upright
@@ -151,6 +152,14 @@ def test_process_makes_the_image_ready_and_is_idempotent(settings):
     assert sorted(Path(settings.MEDIA_ROOT, "renditions").rglob("*")) == paths  # same files, none added
     assert {r["width"] for r in first_manifest} == {320, 640}
     assert all(Path(settings.MEDIA_ROOT, r["path"]).stat().st_size == r["bytes"] for r in first_manifest)
+
+
+def test_process_records_the_upright_size_of_a_rotated_photograph():
+    image = stored_image(imagefiles.jpeg(900, 400, exif=imagefiles.exif_with_gps_and_rotation()))
+    assert (image.width, image.height) == (900, 400)  # the stored pixels, on their side
+    assert images.process(OrganismImage, image.pk, job_id="job-1") == "ready"
+    image.refresh_from_db()
+    assert (image.width, image.height) == (400, 900)  # what the renditions show, and what the API reports
 
 
 def test_process_leaves_a_job_held_by_another_live_job_alone():
