@@ -41,7 +41,8 @@ from django.urls import Resolver404, resolve
 from django.utils.http import parse_etags
 from django_redis.cache import RedisCache
 
-from ops.requestids import request_id_from
+from ops.metrics import count_page_cache
+from ops.requestids import ENVIRON_KEY, request_id_from
 
 from . import ratelimits
 from .queryparams import PAGINATION_PARAMS, is_tracking_param
@@ -163,6 +164,7 @@ _stats_lock = threading.Lock()
 def _count(route: str, outcome: str) -> None:
     with _stats_lock:
         _stats[(route, outcome)] += 1
+    count_page_cache(route, outcome)  # the same counts, summed over every worker, in /ops/metrics
 
 
 def stats() -> dict:
@@ -339,8 +341,11 @@ class PageCacheApp:
         if key is None:
             _count(route.name, "bypass")
             return self.application(environ, _adding(start_response, limits))
-        # Headers Django would have added to a page it rendered for this very request.
-        extra = [*limits, ("X-Request-ID", request_id), *_cors_headers(environ)]
+        # Headers Django would have added to a page it rendered for this very request (ops.wsgi adds
+        # X-Request-ID itself when it wraps this application).
+        extra = [*limits, *_cors_headers(environ)]
+        if ENVIRON_KEY not in environ:
+            extra.append(("X-Request-ID", request_id))
 
         entry = found.get(key)
         if isinstance(entry, Entry) and entry.fresh(tokens, now):

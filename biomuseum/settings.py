@@ -63,7 +63,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "biomuseum.urls"
+# Tests point a real gunicorn at a URLconf with test-only views (tests/urls_ops.py); production never sets it.
+ROOT_URLCONF = env.str("DJANGO_ROOT_URLCONF", default="biomuseum.urls")
 WSGI_APPLICATION = "biomuseum.wsgi.application"
 
 TEMPLATES = [
@@ -195,8 +196,8 @@ DATA_UPLOAD_MAX_NUMBER_FILES = env.int("DATA_UPLOAD_MAX_NUMBER_FILES", default=5
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 IMAGE_UPLOAD_MAX_BYTES = env.int("IMAGE_UPLOAD_MAX_BYTES", default=20 * 1024 * 1024)
 IMAGE_UPLOAD_MAX_PIXELS = env.int("IMAGE_UPLOAD_MAX_PIXELS", default=50_000_000)
-
 IMAGE_UPLOAD_MAX_SIDE = env.int("IMAGE_UPLOAD_MAX_SIDE", default=20_000)
+
 # --- Security ---
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SECURE_PROXY_SSL_HEADER = (
@@ -246,11 +247,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-}
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "biomuseum.openapi.add_error_responses",
     ],
+}
 
 # --- Email ---
 # SMTP from EMAIL_URL (smtp://user:pass@host:587, smtp+tls://, smtp+ssl://) or EMAIL_HOST/EMAIL_PORT/...;
@@ -304,12 +305,45 @@ PAGE_CACHE_LOCK_WAIT = env.float("PAGE_CACHE_LOCK_WAIT", default=2.0)
 PAGE_CACHE_OUTAGE_BACKOFF = env.float("PAGE_CACHE_OUTAGE_BACKOFF", default=5.0)
 GZIP_MIN_BYTES = 1024
 
+# --- Ops ---
+# Probes, pool statistics, metrics, error reporting (README: "Operating BioMuseum").
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}.")
+# Each readiness check (database, cache, broker; run at once) and each broker read stops waiting after this.
+OPS_CHECK_TIMEOUT = env.float("OPS_CHECK_TIMEOUT", default=0.5)
+OPS_CELERY_PING_TIMEOUT = env.float("OPS_CELERY_PING_TIMEOUT", default=0.5)
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_SEND_DEFAULT_PII = env.bool("SENTRY_SEND_DEFAULT_PII", default=False)
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from ops.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        release=RELEASE,
+        environment=ENVIRONMENT,
+        send_default_pii=SENTRY_SEND_DEFAULT_PII,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
+
 # --- Logging ---
+# One line per record on stdout: JSON (LOG_FORMAT=json, the default without DEBUG) or console lines.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "formatters": {
+        "json": {"()": "ops.logs.JsonFormatter"},
+        "console": {"()": "ops.logs.ConsoleFormatter"},
+    },
+    "filters": {"error_ids": {"()": "ops.errorids.ErrorIdLogFilter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # ops.wsgi writes one access line per request; these would repeat it.
+        "django.server": {"level": "WARNING"},
+        # 4xx answers are in the access line; a 5xx keeps Django's line with its traceback, plus the error id.
+        "django.request": {"level": "ERROR", "filters": ["error_ids"]},
+    },
 }

@@ -233,3 +233,28 @@ def eager_jobs(settings):
     app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
     yield app
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture
+def json_log():
+    """Every log line written meanwhile, as production writes it (ops.logs.JsonFormatter), parsed."""
+    import io
+    import json
+    import logging
+
+    from ops.logs import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    saved_level = root.level
+    root.setLevel(logging.INFO)
+
+    def lines() -> list[dict]:
+        return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+    yield lines
+    root.removeHandler(handler)
+    root.setLevel(saved_level)

@@ -1,0 +1,225 @@
+"""Prometheus metrics, correct across gunicorn workers.
+
+Under gunicorn, PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py provides one) makes every worker write
+its samples to memory-mapped files that whichever worker answers /ops/metrics adds up. Without it
+(manage.py, tests, a Celery worker) the metrics live in the process. Some values are not any one
+process's to count and are read when scraped: Celery queue depths, and task outcomes counted in
+the broker's Redis by the workers that ran them (see ops.broker).
+
+Labels stay bounded: routes are URL names (never raw paths; "unmatched" for paths no view
+matches, "static" for static files), methods the standard ones.
+"""
+
+import os
+import time
+from collections.abc import Iterable
+from functools import lru_cache
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.multiprocess import MultiProcessCollector
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Cache hits take well under a millisecond; renders a few to hundreds.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def multiprocess() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+# Its _count series is the request count (a separate counter would cost every request another write).
+HTTP_DURATION = Histogram(
+    "biomuseum_http_request_duration_seconds",
+    "Requests by route, method and status, and the time from receiving each to handing its response to the "
+    "server (_count: requests answered).",
+    ["route", "method", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+PAGE_CACHE = Counter(
+    "biomuseum_page_cache_requests",
+    "Page-cache lookups by route and outcome: hit, miss (then rendered or waited for), bypass (not cacheable "
+    "or cache down), render.",
+    ["route", "outcome"],
+)
+CELERY_TASKS = Counter(
+    "biomuseum_celery_tasks",
+    "Celery task outcomes (success, failure, retry, revoked), by task.",
+    ["task", "outcome"],
+)
+DB_POOL = Gauge(
+    "biomuseum_db_pool_connections",
+    "PostgreSQL pool of each live worker, summed: size (open), available (idle), waiting (requests queued "
+    "for a connection), max.",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+DB_POOL_ERRORS = Gauge(
+    "biomuseum_db_pool_request_errors",
+    "Requests for a pooled connection that failed (timeout, error), summed over live workers since they started.",
+    multiprocess_mode="livesum",
+)
+REDIS_POOL = Gauge(
+    "biomuseum_redis_pool_connections",
+    "Cache's Redis connection pool of each live worker, summed: created, in_use, available, max.",
+    ["state"],
+    multiprocess_mode="livesum",
+)
+
+# .labels() validates and locks on every call; the children, once made, are kept here.
+_request_children: dict[tuple[str, str, str], Histogram] = {}
+_page_cache_children: dict[tuple[str, str], Counter] = {}
+
+
+def record_request(route: str, method: str, status: str, seconds: float) -> None:
+    key = (route, method, status)
+    child = _request_children.get(key)
+    if child is None:
+        child = _request_children[key] = HTTP_DURATION.labels(*key)
+    child.observe(seconds)
+
+
+def count_page_cache(route: str, outcome: str) -> None:
+    key = (route, outcome)
+    child = _page_cache_children.get(key)
+    if child is None:
+        child = _page_cache_children[key] = PAGE_CACHE.labels(*key)
+    child.inc()
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+@lru_cache(maxsize=2048)
+def route_name(path: str) -> str:
+    """The URL name a path resolves to: a bounded label, resolved once per path."""
+    from django.conf import settings
+    from django.urls import resolve
+
+    from biomuseum.errors import json_not_found
+
+    if settings.STATIC_URL and path.startswith(settings.STATIC_URL):
+        return "static"
+    try:
+        match = resolve(path)
+    except Exception:  # Resolver404, or a path Django cannot even decode
+        return "unmatched"
+    if match.func is json_not_found:
+        return "unmatched"
+    return match.view_name or match.route or "unnamed"
+
+
+# --- gauges refreshed from this process's pools ---
+
+_pools_refreshed_at = 0.0
+
+
+def refresh_pool_gauges(*, at_most_every: float = 0.0) -> None:
+    """Copy this process's pool statistics into the gauges (on a Django request's end, and when scraped)."""
+    global _pools_refreshed_at
+    now = time.monotonic()
+    if now - _pools_refreshed_at < at_most_every:
+        return
+    _pools_refreshed_at = now
+    from .pools import database_pool, redis_pool
+
+    database = database_pool(open_pool=False)
+    if database.get("pooled"):
+        for state in ("size", "available", "waiting", "max"):
+            DB_POOL.labels(state).set(database[state])
+        DB_POOL_ERRORS.set(database["errors"])
+    redis = redis_pool()
+    if redis.get("configured"):
+        for state in ("created", "in_use", "available", "max"):
+            REDIS_POOL.labels(state).set(redis[state])
+
+
+def refresh_on_request_finished(sender, **kwargs) -> None:
+    refresh_pool_gauges(at_most_every=1.0)
+
+
+# --- the scrape ---
+
+
+class _ScrapeTimeCollector:
+    """Values that belong to no process: read from the broker when scraped (bounded by a timeout)."""
+
+    def collect(self) -> Iterable[Metric]:
+        from . import broker
+
+        depths = broker.queue_depths_bounded()
+        if depths is not None:
+            family = GaugeMetricFamily(
+                "biomuseum_celery_queue_length", "Messages waiting in each Celery queue.", labels=["queue"]
+            )
+            for queue, depth in sorted(depths.items()):
+                family.add_metric([queue], depth)
+            yield family
+        outcomes = broker.task_outcomes_bounded()
+        if outcomes:
+            family = CounterMetricFamily(
+                "biomuseum_celery_tasks", "Celery task outcomes (success, failure, retry, revoked), by task.",
+                labels=["task", "outcome"],
+            )  # fmt: skip
+            for (task, outcome), count in sorted(outcomes.items()):
+                family.add_metric([task, outcome], count)
+            yield family
+
+
+class _Merged:
+    """Families of the same name from several sources become one (samples with equal labels add up)."""
+
+    def __init__(self, sources: list):
+        self.sources = sources
+
+    def collect(self) -> Iterable[Metric]:
+        merged: dict[str, Metric] = {}
+        for source in self.sources:
+            for family in source.collect():
+                existing = merged.get(family.name)
+                if existing is None:
+                    merged[family.name] = family
+                    continue
+                index = {(s.name, tuple(sorted(s.labels.items()))): i for i, s in enumerate(existing.samples)}
+                for sample in family.samples:
+                    position = index.get((sample.name, tuple(sorted(sample.labels.items()))))
+                    if position is None:
+                        existing.samples.append(sample)
+                    else:
+                        kept = existing.samples[position]
+                        existing.samples[position] = kept._replace(value=kept.value + sample.value)
+        return list(merged.values())
+
+
+def render() -> bytes:
+    """The Prometheus text exposition of every worker's metrics plus the scrape-time values."""
+    refresh_pool_gauges()
+    if multiprocess():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        local = registry
+    else:
+        local = REGISTRY
+    return generate_latest(_Merged([local, _ScrapeTimeCollector()]))
+
+
+def page_cache_totals() -> dict[str, int]:
+    """Page-cache outcomes summed over every worker (from the metrics), for /ops/pools/."""
+    if multiprocess():
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        families = registry.collect()
+    else:
+        families = PAGE_CACHE.collect()
+    totals: dict[str, int] = {}
+    for family in families:
+        if family.name != "biomuseum_page_cache_requests":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total"):
+                outcome = sample.labels["outcome"]
+                totals[outcome] = totals.get(outcome, 0) + int(sample.value)
+    return totals
