@@ -7,6 +7,7 @@ import logging
 import math
 import uuid
 
+from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -49,6 +50,8 @@ def _first_message(detail) -> str:
 def api_exception_handler(exc, context):
     """DRF's handler, reshaped into the envelope; Django exceptions raised inside views become 4xx too."""
     request = context["request"]
+    if isinstance(exc, (db.OperationalError, db.InterfaceError)):
+        return database_unavailable(request, exc)
     if isinstance(exc, RequestDataTooBig):
         exc = exceptions.APIException("The request body is too large.", code="too_large")
         exc.status_code = 413
@@ -91,6 +94,19 @@ def api_exception_handler(exc, context):
             for header, value in decision.headers().items():
                 response[header] = value
     return Response(body, status=response.status_code, headers=dict(response.items()))
+
+
+def database_unavailable(request, exc: Exception) -> Response:
+    """The database cannot be reached: a 503 the client can retry, with an error id, never a 500 page."""
+    from ops.errorids import assign_error_id
+
+    django_request = getattr(request, "_request", request)
+    assign_error_id(request=django_request)
+    error_id = django_request.error_id
+    logger.error("database unavailable (error %s)", error_id, exc_info=exc, extra={"error_id": error_id})
+    body = error_body(request, 503, "database_unavailable", "The service is briefly unavailable. Retry shortly.")
+    body["error_id"] = error_id
+    return Response(body, status=503, headers={"Retry-After": "5"})
 
 
 def handler400(request, exception=None):

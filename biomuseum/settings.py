@@ -90,7 +90,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=2),
         "max_size": env.int("DATABASE_POOL_MAX", default=20),
-        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=5.0),
+        # How long a request waits for a connection: when the database is gone, the answer is a 503
+        # after this long, not a hang.
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2.0),
     }
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
 else:

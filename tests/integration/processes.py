@@ -335,6 +335,7 @@ class TcpProxy:
         self.forwarding = threading.Event()
         self.forwarding.set()
         self.closed = threading.Event()
+        self.refusing = threading.Event()
         self.sockets: list = []
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -351,6 +352,9 @@ class TcpProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.refusing.is_set():
+                client.close()
+                continue
             if not self.forwarding.is_set():
                 with self.lock:
                     self.sockets.append(client)  # held open, never answered
@@ -388,6 +392,18 @@ class TcpProxy:
 
     def blackhole(self) -> None:
         self.forwarding.clear()
+
+    def cut(self) -> None:
+        """Like a service that went away: open connections reset, new ones refused until `restore()`."""
+        self.refusing.set()
+        with self.lock:
+            for sock in self.sockets:
+                sock.close()
+            self.sockets.clear()
+
+    def restore(self) -> None:
+        self.refusing.clear()
+        self.forwarding.set()
 
     def close(self) -> None:
         self.closed.set()
