@@ -17,6 +17,8 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from .images import StorageUnavailable
+
 logger = logging.getLogger("biomuseum.errors")
 
 JSON_PREFIXES = ("/api/", "/ops/")
@@ -52,6 +54,10 @@ def api_exception_handler(exc, context):
     request = context["request"]
     if isinstance(exc, (db.OperationalError, db.InterfaceError)):
         return database_unavailable(request, exc)
+    if isinstance(exc, StorageUnavailable):
+        logger.error("storage unavailable: %s", exc, exc_info=exc)
+        exc = exceptions.APIException(str(exc), code="storage_unavailable")
+        exc.status_code = 503
     if isinstance(exc, RequestDataTooBig):
         exc = exceptions.APIException("The request body is too large.", code="too_large")
         exc.status_code = 413

@@ -112,7 +112,10 @@ def organism_image_add(
         content_hash=checked.content_hash,
     )
     image.full_clean(exclude=["original"])
-    image.save()
+    try:
+        image.save()  # writes the file first; if that fails, the transaction leaves no row behind
+    except OSError as error:
+        raise images.StorageUnavailable(f"The upload could not be stored: {error.strerror or error}") from error
     _queue_processing(image)
     return image
 

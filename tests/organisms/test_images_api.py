@@ -160,3 +160,15 @@ def test_admin_inline_upload_is_checked_and_processed(client, eager_jobs, django
     assert response.status_code == 302
     image = OrganismImage.objects.get()
     assert image.status == ImageStatus.READY and image.content_hash
+
+
+def test_upload_with_unwritable_media_is_a_clear_503_and_leaves_no_row(token_client, settings, tmp_path):
+    blocked = tmp_path / "media-is-a-file"
+    blocked.write_bytes(b"not a directory")  # even root cannot make folders inside a file
+    settings.MEDIA_ROOT = str(blocked)
+    response = post_image(token_client(*PERMISSIONS), OrganismFactory(), imagefiles.jpeg())
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"]["code"] == "storage_unavailable"
+    assert "could not be stored" in body["error"]["message"]
+    assert not OrganismImage.objects.exists()
