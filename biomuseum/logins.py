@@ -2,10 +2,12 @@
 
 from django.contrib import admin
 from django.http import HttpResponse
+from rest_framework import parsers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.throttling import BaseThrottle
 
 from . import ratelimits
+from .parsers import JSONParser
 
 LOGIN_POLICIES = ("login-ip", "login-username")
 
@@ -22,6 +24,8 @@ class TokenLoginView(ObtainAuthToken):
     """POST username and password, get the account's API token."""
 
     throttle_classes = [LoginThrottle]
+    # ObtainAuthToken names DRF's own parsers; ours answers a too deeply nested JSON body with a 400.
+    parser_classes = [parsers.FormParser, parsers.MultiPartParser, JSONParser]
 
 
 def admin_login(request, extra_context=None):

@@ -1,4 +1,48 @@
-"""OpenAPI additions drf-spectacular cannot infer: the error envelope every operation may answer with."""
+"""OpenAPI additions drf-spectacular cannot infer: who may call anonymously, the limits of path values, and the
+error envelope every operation may answer with."""
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework.permissions import SAFE_METHODS
+
+from .permissions import StaffModelPermissionsOrReadOnly
+from .serializers import StrictInputMixin
+
+
+class AutoSchema(SpectacularAutoSchema):
+    """drf-spectacular's, knowing our permission classes and the length of a lookup value."""
+
+    def get_auth(self) -> list[dict]:
+        auths = super().get_auth()
+        if {} not in auths and self._open_to_anonymous():
+            auths.append({})  # the empty requirement: credentials are optional
+        return auths
+
+    def _open_to_anonymous(self) -> bool:
+        permissions = self.view.get_permissions()
+        if not permissions:  # no permission classes at all (the token endpoint signs people in)
+            return True
+        return self.method in SAFE_METHODS and all(
+            isinstance(permission, StaffModelPermissionsOrReadOnly) for permission in permissions
+        )
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictInputMixin):
+            schema["additionalProperties"] = False  # any other field is a 400 naming it
+        return schema
+
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        queryset = getattr(self.view, "queryset", None)
+        lookup_field = getattr(self.view, "lookup_field", None)
+        if queryset is None or lookup_field is None:
+            return parameters
+        max_length = queryset.model._meta.get_field(lookup_field).max_length
+        for parameter in parameters:
+            if parameter["name"] == lookup_field and max_length:
+                parameter["schema"]["maxLength"] = max_length
+        return parameters
+
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -32,6 +76,12 @@ ERRORS = {
     "500": "An unexpected error; quote the error_id.",
     "503": "A dependency is unavailable.",
 }
+# The one error on /api/ that is not the envelope: gunicorn refuses a request line longer than its
+# limit_request_line (4094 bytes) before the application sees the request, with a small HTML page of its own.
+URI_TOO_LONG = {
+    "description": "The URL is longer than 4 KB; the HTTP server refuses it before the API does.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
@@ -47,4 +97,5 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                 responses.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": reference}}}
                 )
+            responses.setdefault("414", URI_TOO_LONG)
     return result

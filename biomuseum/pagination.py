@@ -17,6 +17,9 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 CURSOR_SALT = "biomuseum.pagination.cursor"
+# Real cursors are a few hundred characters (a sort key of at most 200 characters, JSON-escaped and signed);
+# the bound keeps every documented query string within what the HTTP server accepts (a 4 KB request line).
+CURSOR_MAX_LENGTH = 2048
 
 
 def parse_page_size(raw: str | None) -> int:
@@ -56,6 +59,8 @@ class KeysetPagination(BasePagination):
 
     def decode_cursor(self, raw: str) -> Cursor:
         invalid = ValidationError({"cursor": ["Invalid cursor. Use the next or previous link of a page."]})
+        if len(raw) > CURSOR_MAX_LENGTH:
+            raise invalid
         try:
             scope, reverse, position = signing.loads(raw, salt=CURSOR_SALT)
         except (signing.BadSignature, ValueError, TypeError):
@@ -77,9 +82,12 @@ class KeysetPagination(BasePagination):
         values = []
         for (name, _), raw in zip(fields, cursor.position, strict=True):
             try:
-                values.append(model._meta.get_field(name).to_python(raw))
+                value = model._meta.get_field(name).to_python(raw)
             except Exception:
-                raise ValidationError({"cursor": ["Invalid cursor."]}) from None
+                value = None
+            if value is None:  # the sort keys are never null; a position of nulls (or lists) is no position
+                raise ValidationError({"cursor": ["Invalid cursor."]})
+            values.append(value)
         condition = Q()
         for index, (name, descending) in enumerate(fields):
             step = Q(**{f"{name}__{'lt' if descending else 'gt'}": values[index]})
@@ -157,7 +165,7 @@ class KeysetPagination(BasePagination):
                 "required": False,
                 "in": "query",
                 "description": "Opaque cursor from a page's next or previous link.",
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "maxLength": CURSOR_MAX_LENGTH},
             },
             {
                 "name": "page_size",

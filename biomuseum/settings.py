@@ -94,7 +94,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # after this long, not a hang.
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=2.0),
     }
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2))
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
     VAR_DIR.mkdir(exist_ok=True)
@@ -229,13 +229,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["biomuseum.permissions.StaffModelPermissionsOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["biomuseum.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "biomuseum.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": None,
     "EXCEPTION_HANDLER": "biomuseum.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "biomuseum.openapi.AutoSchema",
     "URL_FORMAT_OVERRIDE": None,
 }
 API_PAGE_SIZE = 20

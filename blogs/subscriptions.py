@@ -39,7 +39,12 @@ class TokenSerializer(serializers.Serializer):
 
 AcceptedSerializer = inline_serializer("SubscriptionAccepted", {"detail": serializers.CharField()})
 StatusSerializer = inline_serializer("SubscriptionStatus", {"status": serializers.CharField()})
-TOKEN = OpenApiParameter("token", str, description="From the link in the email.")
+TOKEN = OpenApiParameter(
+    "token",
+    {"type": "string", "maxLength": TokenSerializer().fields["token"].max_length},
+    required=True,
+    description="From the link in the email.",
+)
 
 
 class PublicEndpoint(APIView):

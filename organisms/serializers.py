@@ -158,7 +158,7 @@ class OrganismListParams(QueryParamsSerializer):
     family = serializers.CharField(required=False, max_length=80)
     genus = serializers.CharField(required=False, max_length=80)
     conservation_status = serializers.CharField(
-        required=False, help_text="One IUCN code or several, comma-separated (CR,EN)."
+        required=False, max_length=100, help_text="One IUCN code or several, comma-separated (CR,EN)."
     )
 
     def get_fields(self):
