@@ -51,7 +51,7 @@ class Catalogue:
 
 def discover(port: int, time_limit: float = 300.0) -> Catalogue:
     """Follows the API's own links, as a client would: slugs from the first page, a cursor 50,000 rows deep."""
-    probe = READY if http_get(port, READY).status == 200 else HEALTH
+    probe = HEALTH if http_get(port, READY).status == 404 else READY  # a 503 may only mean "not warm yet"
     client = KeepAliveClient(port)
     try:
         first = _json(client, LIST)

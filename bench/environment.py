@@ -8,6 +8,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,37 +27,12 @@ REDIS_URL = "redis://127.0.0.1:6379/12"
 SQLITE_PATH = ROOT / "var" / "bench.sqlite3"
 UNREACHABLE_RATES = "1000000000/m,1000000000/h"  # as many windows as the default policy, never reached
 
-# The harness owns the application's configuration: nothing from the caller's shell or `.env` leaks in,
-# except the gunicorn sizing variables, which apply to BioMuseum and the reference alike.
-APP_VARIABLE_PREFIXES = (
-    "DJANGO_",
-    "DATABASE_",
-    "REDIS_",
-    "CELERY_",
-    "SENTRY_",
-    "EMAIL_",
-    "CORS_",
-    "IMAGE_UPLOAD_",
-    "RATELIMIT",
-    "PAGE_CACHE_",
-)
-APP_VARIABLES = {
-    "HOST",
-    "PORT",
-    "GUNICORN_BIND",
-    "MEDIA_ROOT",
-    "MEDIA_URL",
-    "SERVE_MEDIA",
-    "STATIC_ROOT",
-    "TRUSTED_PROXY_COUNT",
-    "OPS_TOKEN",
-    "RELEASE",
-    "ENVIRONMENT",
-    "LOG_LEVEL",
-    "DATA_UPLOAD_MAX_MEMORY_SIZE",
-    "DATA_UPLOAD_MAX_NUMBER_FIELDS",
-    "DATA_UPLOAD_MAX_NUMBER_FILES",
-}
+# The harness owns the application's configuration: nothing from the caller's shell or `.env` leaks in
+# (every variable .env.example lists, and these families), except the gunicorn sizing variables, which
+# apply to BioMuseum and the reference alike.
+ENV_EXAMPLE = ROOT / ".env.example"
+APP_VARIABLE_PREFIXES = ("DJANGO_", "DATABASE_", "REDIS_", "CELERY_", "SENTRY_", "EMAIL_", "RATELIMIT", "PAGE_CACHE_")
+APP_VARIABLES = {"HOST", "PORT", "GUNICORN_BIND", "PROMETHEUS_MULTIPROC_DIR", "OPS_DRAIN_FILE", "OPS_OWN_METRICS_DIR"}
 GUNICORN_VARIABLE_PREFIXES = ("GUNICORN_", "WEB_CONCURRENCY")
 
 
@@ -68,15 +44,18 @@ class Backends:
     cache: str
 
 
-def choose_backends() -> Backends:
-    """PostgreSQL and Redis when they answer on loopback, otherwise the embedded defaults."""
+def choose_backends(*, embedded: bool = False) -> Backends:
+    """PostgreSQL and Redis when they answer on loopback (and `embedded` is off), otherwise the embedded defaults."""
+    sqlite = (f"sqlite:///{SQLITE_PATH}", f"SQLite {SQLITE_PATH.relative_to(ROOT)}")
+    if embedded:
+        return Backends(sqlite[0], None, f"{sqlite[1]} (--embedded)", "in-process (LocMem; --embedded)")
     try:
         database_url = _ensure_postgres_database()
         database = f"PostgreSQL {_postgres_version()}, database {POSTGRES_DATABASE} on 127.0.0.1:5432"
     except psycopg.OperationalError as error:
-        database_url = f"sqlite:///{SQLITE_PATH}"
+        database_url = sqlite[0]
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        database = f"SQLite {SQLITE_PATH.relative_to(ROOT)} (PostgreSQL not reachable on 127.0.0.1:5432: {first_line})"
+        database = f"{sqlite[1]} (PostgreSQL not reachable on 127.0.0.1:5432: {first_line})"
     try:
         client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
         version = client.info("server")["redis_version"]
@@ -105,10 +84,12 @@ def _postgres_version() -> str:
 
 def app_environment(backends: Backends, secret_key: str) -> dict[str, str]:
     """The production configuration: DEBUG off, a secret key, the chosen database and cache."""
+    sizing = gunicorn_overrides()
+    owned = APP_VARIABLES | _documented_variables()
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(APP_VARIABLE_PREFIXES) and name not in APP_VARIABLES
+        if name in sizing or not (name.startswith(APP_VARIABLE_PREFIXES) or name in owned)
     }
     env.update(
         DJANGO_ENV_FILE=os.devnull,  # not the developer's .env
@@ -124,6 +105,11 @@ def app_environment(backends: Backends, secret_key: str) -> dict[str, str]:
     if backends.redis_url:
         env["REDIS_URL"] = backends.redis_url  # CELERY_BROKER_URL stays unset: it defaults to REDIS_URL
     return env
+
+
+def _documented_variables() -> set[str]:
+    text = ENV_EXAMPLE.read_text() if ENV_EXAMPLE.exists() else ""
+    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, re.MULTILINE))
 
 
 def page_cache_emptier(redis_url: str):
@@ -143,8 +129,46 @@ def page_cache_emptier(redis_url: str):
     return script
 
 
+GUNICORN_SETTINGS = (
+    "worker_class",
+    "workers",
+    "threads",
+    "keepalive",
+    "backlog",
+    "worker_connections",
+    "max_requests",
+    "max_requests_jitter",
+    "preload_app",
+)
+
+
+def gunicorn_settings(env: dict[str, str]) -> dict:
+    """What gunicorn.conf.py resolves to in the servers' environment, read in a throwaway process.
+
+    The config file may create files at import (a metrics directory, a drain file): they go to a scratch
+    directory that is removed afterwards.
+    """
+    script = (
+        "import json, runpy; config = runpy.run_path('gunicorn.conf.py'); "
+        f"print(json.dumps({{name: config.get(name) for name in {GUNICORN_SETTINGS!r}}}))"
+    )
+    with tempfile.TemporaryDirectory(prefix="biomuseum-bench-") as scratch:
+        scratch_env = {**env, "PROMETHEUS_MULTIPROC_DIR": scratch, "OPS_DRAIN_FILE": f"{scratch}/drain"}
+        completed = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, env=scratch_env, capture_output=True, text=True, timeout=60
+        )
+    if completed.returncode:
+        return {"error": completed.stderr.strip().splitlines()[-1:], "overrides": gunicorn_overrides()}
+    return json.loads(completed.stdout.strip().splitlines()[-1]) | {"overrides": gunicorn_overrides()}
+
+
 def gunicorn_overrides() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if name.startswith(GUNICORN_VARIABLE_PREFIXES)}
+    """The caller's gunicorn sizing variables (not the address: the harness picks the ports)."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith(GUNICORN_VARIABLE_PREFIXES) and name not in APP_VARIABLES
+    }
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -167,10 +191,19 @@ def prepare_application(env: dict[str, str]) -> dict:
     if not seeded:
         print(f"  seeding {ORGANISMS:,} organisms and {POSTS:,} posts (once; later runs reuse them)", flush=True)
         manage(env, "seed_demo", "--organisms", str(ORGANISMS), "--posts", str(POSTS), "-v0")
-        # Fresh planner statistics, as a long-running database has them.
-        manage(env, "shell", "-c", "from django.db import connection; connection.cursor().execute('ANALYZE')")
         counts = _synthetic_counts(env)
+    manage(env, "shell", "-c", MAINTENANCE_SCRIPT)
     return {**counts, "already_seeded": seeded}
+
+
+# The state a maintained database is in: fresh planner statistics and, on PostgreSQL, vacuumed tables. A bulk
+# insert leaves rows in the trigram GIN indexes' pending lists, which every search then scans, until a vacuum
+# merges them (autovacuum would, where it is on).
+MAINTENANCE_SCRIPT = """
+from django.db import connection
+with connection.cursor() as cursor:
+    cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+"""
 
 
 COUNT_SCRIPT = """
@@ -231,8 +264,13 @@ def describe_machine(tools: dict[str, str | None]) -> dict:
         "python": platform.python_version(),
         "wrk": _tool_version([tools["wrk"], "--version"], r"wrk \S*?(\d+(?:\.\d+)+)"),
         "nginx": _tool_version([tools["nginx"], "-v"], r"nginx/(\S+)") if tools["nginx"] else None,
-        "load_average": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None,
+        "load_average": load_average(),
     }
+
+
+def load_average() -> list[str] | None:
+    loadavg = Path("/proc/loadavg")
+    return loadavg.read_text().split()[:3] if loadavg.exists() else None
 
 
 def _os_name() -> str:

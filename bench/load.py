@@ -126,6 +126,7 @@ def measure_latency(
     """
     client = KeepAliveClient(port)
     timings: dict[str, list[float]] = {name: [] for name in groups}
+    by_target: dict[str, list[float]] = {target: [] for targets in groups.values() for target in targets}
     statuses: dict[str, Counter] = {name: Counter() for name in groups}
     cache: dict[str, Counter] = {name: Counter() for name in groups}
     deadline = time.monotonic() + time_limit
@@ -136,14 +137,21 @@ def measure_latency(
             for name, targets in groups.items():
                 if before_each:
                     before_each()
-                response, seconds = client.fetch(targets[index % len(targets)])
+                target = targets[index % len(targets)]
+                response, seconds = client.fetch(target)
                 timings[name].append(seconds)
+                by_target[target].append(seconds)
                 statuses[name][response.status] += 1
                 cache[name][header(response, "X-Cache") or "none"] += 1
     finally:
         client.close()
     return {
-        name: {**latency_summary(timings[name]), "statuses": dict(statuses[name]), "x_cache": dict(cache[name])}
+        name: {
+            **latency_summary(timings[name]),
+            "statuses": dict(statuses[name]),
+            "x_cache": dict(cache[name]),
+            "p50_ms_by_target": {target: latency_summary(by_target[target])["p50_ms"] for target in groups[name]},
+        }
         for name in groups
     }
 

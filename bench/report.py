@@ -33,8 +33,14 @@ def _row(scenario: dict) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+NOISY_CPU = 0.25  # other processes using more than a quarter of a CPU during a run: say so next to its figure
+
+
 def _result(scenario: dict) -> str:
     figure = scenario["figure"] or ""
+    other = max((summary.get("other_cpu", 0.0) for summary in scenario["summary"].values()), default=0.0)
+    if other > NOISY_CPU:
+        figure = f"{figure} (other processes used up to {other:.2f} CPU)".lstrip()
     if scenario["met"] is None:
         return figure or DASH
     return f"met: {figure}" if scenario["met"] else f"**missed**: {figure}"
@@ -64,9 +70,10 @@ def context_lines(results: dict) -> list[str]:
         "on the same machine",
         f"- database: {results['backends']['database']}; cache: {results['backends']['cache']}",
         f"- data: {results['data']['organisms']:,} organisms, {results['data']['posts']:,} posts",
-        f"- gunicorn.conf.py, for BioMuseum and bare WSGI alike: {gunicorn['workers']} {gunicorn['worker_class']} "
-        f"workers x {gunicorn['threads']} threads, keep-alive {gunicorn['keepalive']} s, "
-        f"max_requests {gunicorn['max_requests']}",
+        f"- gunicorn.conf.py, for BioMuseum and bare WSGI alike: {gunicorn.get('workers')} "
+        f"{gunicorn.get('worker_class')} workers x {gunicorn.get('threads')} threads, keep-alive "
+        f"{gunicorn.get('keepalive')} s, max_requests {gunicorn.get('max_requests')} "
+        f"(+ up to {gunicorn.get('max_requests_jitter')})",
         f"- command: `{results['command']}` ({results['profile']} profile), {results['started_at']}, "
         f"commit {(results['commit'] or 'unknown')[:12]}",
     ]

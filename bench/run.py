@@ -6,7 +6,6 @@ results under bench/results/. bench/README.md explains how to read them.
 """
 
 import argparse
-import runpy
 import secrets
 import signal
 import sys
@@ -20,7 +19,9 @@ sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench import environment, report, scenarios  # noqa: E402
 from bench.catalogue import DEEP_ROWS, HEALTH, Catalogue, capture, discover  # noqa: E402
-from bench.servers import GUNICORN_CONFIG, Server, start_gunicorn, start_nginx, wait_until_ok  # noqa: E402
+from bench.servers import Server, start_gunicorn, start_nginx, wait_for_workers, wait_until_ok  # noqa: E402
+
+BUSY_LOAD = 1.0  # a one-minute load average above this before we start means someone else is using the CPUs
 
 
 def say(line: str) -> None:
@@ -30,11 +31,17 @@ def say(line: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (under three minutes) for development")
+    parser.add_argument(
+        "--embedded", action="store_true", help="SQLite and the in-process cache even when PostgreSQL and Redis answer"
+    )
     args = parser.parse_args(argv)
     profile = scenarios.QUICK if args.quick else scenarios.FULL
+    command = "make bench QUICK=1" if args.quick else "make bench"
+    if args.embedded:
+        command = " ".join([".venv/bin/python bench/run.py", *(["--quick"] if args.quick else []), "--embedded"])
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        return run(profile, command="make bench QUICK=1" if args.quick else "make bench")
+        return run(profile, command=command, embedded=args.embedded)
     except KeyboardInterrupt:
         say("\nInterrupted: every process the benchmark started has been stopped.")
         return 130
@@ -44,7 +51,7 @@ def _exit_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)  # unwinds through the `finally` blocks that stop the servers
 
 
-def run(profile: scenarios.Profile, command: str) -> int:
+def run(profile: scenarios.Profile, command: str, embedded: bool = False) -> int:
     started_at = datetime.now(UTC)
     run_dir = environment.RESULTS_DIR / started_at.strftime("%Y%m%dT%H%M%SZ")
     run_dir.mkdir(parents=True)
@@ -55,7 +62,9 @@ def run(profile: scenarios.Profile, command: str) -> int:
     say(f"  file descriptors: {environment.raise_fd_limit():,}")
     machine = environment.describe_machine(tools)
     say(f"  machine: {environment.describe_machine_line(machine)}")
-    backends = environment.choose_backends()
+    if machine["load_average"] and float(machine["load_average"][0]) > BUSY_LOAD:
+        say(f"  WARNING: the machine is busy (load {machine['load_average'][0]}): figures will be noisy")
+    backends = environment.choose_backends(embedded=embedded)
     say(f"  database: {backends.database}")
     say(f"  cache: {backends.cache}")
     env = environment.app_environment(backends, secret_key=secrets.token_urlsafe(50))
@@ -70,7 +79,7 @@ def run(profile: scenarios.Profile, command: str) -> int:
         "machine": machine,
         "backends": {"database": backends.database, "cache": backends.cache},
         "data": data,
-        "gunicorn": _gunicorn_settings(),
+        "gunicorn": environment.gunicorn_settings(env),
         "profile_settings": profile.__dict__,
         "nginx": bool(tools["nginx"]),
         "scenarios": [],
@@ -78,11 +87,13 @@ def run(profile: scenarios.Profile, command: str) -> int:
 
     catalogue = measure_with_references(results, env, backends, tools, profile, run_dir)
     say("Memory (a fresh BioMuseum)")
-    results["scenarios"].append(scenarios.run_memory(env, catalogue, profile, run_dir, say))
+    workers = results["gunicorn"].get("workers")
+    results["scenarios"].append(scenarios.run_memory(env, catalogue, profile, workers, run_dir, say))
     say("Cold start")
     results["scenarios"].append(scenarios.run_cold_start(env, catalogue, profile, run_dir, say))
 
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["load_average_at_end"] = environment.load_average()
     results["seconds"] = round((datetime.now(UTC) - started_at).total_seconds(), 1)
     print_report(results, *report.write_results(results, run_dir))
     return 0
@@ -104,6 +115,7 @@ def measure_with_references(
             running, start_gunicorn("biomuseum", "biomuseum.wsgi", env, run_dir / "biomuseum.log")
         )
         wait_until_ok(app, HEALTH)
+        results["gunicorn"]["observed_workers"] = len(wait_for_workers(app, results["gunicorn"].get("workers")))
         say(f"  BioMuseum on 127.0.0.1:{app.port}; following the list's links {DEEP_ROWS:,} rows deep")
         catalogue = discover(app.port)
         results["catalogue"] = catalogue.as_dict()
@@ -120,6 +132,7 @@ def measure_with_references(
             servers[scenarios.NGINX] = _started(running, start_nginx(tools["nginx"], files, run_dir / "nginx.log"))
         for server in servers.values():
             wait_until_ok(server, HEALTH)
+        results["servers"] = {name: {"port": each.port, "pid": each.process.pid} for name, each in servers.items()}
         say(f"  servers: {', '.join(f'{name} on 127.0.0.1:{server.port}' for name, server in servers.items())}")
 
         say("Throughput (wrk, interleaved)")
@@ -164,13 +177,6 @@ def _count_values(mapping: dict[str, str]) -> str:
     for value in mapping.values():
         counts[value] = counts.get(value, 0) + 1
     return ", ".join(f"{value} x{count}" for value, count in sorted(counts.items()))
-
-
-def _gunicorn_settings() -> dict:
-    """What gunicorn.conf.py resolves to in this environment (the same for BioMuseum and the reference)."""
-    config = runpy.run_path(str(GUNICORN_CONFIG))
-    names = ("worker_class", "workers", "threads", "keepalive", "backlog", "worker_connections", "max_requests")
-    return {name: config[name] for name in names} | {"overrides": environment.gunicorn_overrides()}
 
 
 if __name__ == "__main__":

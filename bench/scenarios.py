@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .catalogue import DEEP_ROWS, HEALTH, LIST, Catalogue
+from . import noise
+from .catalogue import DEEP_ROWS, HEALTH, LIST, READY, Catalogue
 from .load import measure_latency, run_wrk, send_requests
-from .servers import Server, rss_kib, start_gunicorn, wait_until_ok
+from .servers import Server, rss_kib, start_gunicorn, wait_for_workers, wait_until_ok
 
 BIOMUSEUM, WSGI, NGINX = "biomuseum", "wsgi", "nginx"
 
@@ -75,17 +76,23 @@ def run_throughput(scenario: Throughput, servers: dict[str, Server], profile: Pr
     runs: dict[str, list[dict]] = {name: [] for name in servers}
     for repetition in range(1, repetitions + 1):
         for name, server in servers.items():
+            workers_before, cpu_before = set(server.worker_pids()), noise.sample()
             result = run_wrk(
                 server.base_url, scenario.paths, connections=connections, threads=threads, duration=duration, wrk=wrk
             )
+            result["cpu"] = noise.cpu_split(cpu_before, noise.sample(), server.process.pid)
+            # gunicorn recycles a worker after max_requests: that pause is part of the production figures.
+            result["worker_restarts"] = len(set(server.worker_pids()) - workers_before)
             runs[name].append(result)
             say(
                 f"  {scenario.key:<14} {name:<9} {repetition}/{repetitions}"
                 f" {result['requests_per_second']:>9,.0f} req/s"
                 f"  p50 {result['p50_ms']:7.2f} ms  p99 {result['p99_ms']:8.2f} ms"
                 f"  errors {result['socket_errors']}/{result['http_errors']}"
+                f"  worker restarts {result['worker_restarts']}  other CPU {result['cpu']['other']:.2f}"
             )
     summary = {name: _median_run(server_runs) for name, server_runs in runs.items()}
+    _add_ratios(summary)
     record = {
         "key": scenario.key,
         "title": scenario.title,
@@ -105,14 +112,20 @@ def _median_run(runs: list[dict]) -> dict:
         "socket_errors": sum(run["socket_errors"] for run in runs),
         "http_errors": sum(run["http_errors"] for run in runs),
         "requests": sum(run["requests"] for run in runs),
+        "worker_restarts": sum(run["worker_restarts"] for run in runs),
+        "other_cpu": max(run["cpu"]["other"] for run in runs),
     }
 
 
-def _judge_ratio(scenario: Throughput, summary: dict[str, dict]) -> dict:
+def _add_ratios(summary: dict[str, dict]) -> None:
     app = summary[BIOMUSEUM]
     for name in (WSGI, NGINX):
         if name in summary and summary[name]["requests_per_second"]:
             app[f"ratio_{name}"] = app["requests_per_second"] / summary[name]["requests_per_second"]
+
+
+def _judge_ratio(scenario: Throughput, summary: dict[str, dict]) -> dict:
+    app = summary[BIOMUSEUM]
     if scenario.min_ratio is None:
         return {"target": None, "met": None, "figure": None}
     ratio = app.get(f"ratio_{WSGI}", 0.0)
@@ -141,9 +154,13 @@ def run_latency(
         "autocomplete": catalogue.autocompletes,
     }
     measure_latency(server.port, groups, samples=5, before_each=empty_cache, time_limit=60)  # warm-up
+    cpu_before = noise.sample()
     measured = measure_latency(
         server.port, groups, samples=profile.latency_samples, before_each=empty_cache, time_limit=300
     )
+    cpu = noise.cpu_split(cpu_before, noise.sample(), server.process.pid)
+    for result in measured.values():
+        result["cpu"], result["other_cpu"] = cpu, cpu["other"]
     for name, result in measured.items():
         say(
             f"  uncached {name:<13} {result['samples']:>4} requests  p50 {result['p50_ms']:7.2f} ms"
@@ -199,12 +216,14 @@ def _latency_record(
     }
 
 
-def run_memory(env: dict[str, str], catalogue: Catalogue, profile: Profile, log_dir: Path, say) -> dict:
+def run_memory(
+    env: dict[str, str], catalogue: Catalogue, profile: Profile, workers_expected: int | None, log_dir: Path, say
+) -> dict:
     """A fresh BioMuseum, its workers' RSS after the first and the second batch of requests."""
     server = start_gunicorn("biomuseum-memory", "biomuseum.wsgi", env, log_dir / "biomuseum-memory.log")
     try:
         wait_until_ok(server, HEALTH)
-        workers = server.worker_pids()
+        workers = wait_for_workers(server, workers_expected)
         checkpoints = [{"requests": 0, "rss_kib": {pid: rss_kib(pid) for pid in workers}}]
         sent = 0
         for checkpoint in profile.memory_checkpoints:
@@ -226,12 +245,16 @@ def run_memory(env: dict[str, str], catalogue: Catalogue, profile: Profile, log_
     growth = (second - first) / first
     recycled = set(checkpoints[-1]["rss_kib"]) != set(workers)
     non_2xx = sum(point["burst"]["non_2xx"] for point in checkpoints[1:])
+    complete = all(point["burst"]["completed"] for point in checkpoints[1:])
     one, two = profile.memory_checkpoints
-    figure = f"{first / 1024:.1f} -> {second / 1024:.1f} MiB ({growth:+.1%}) for {len(workers)} workers"
+    plural = "s" if len(workers) != 1 else ""
+    figure = f"{first / 1024:.1f} -> {second / 1024:.1f} MiB ({growth:+.1%}) for {len(workers)} worker{plural}"
     if recycled:
         figure += "; a worker was recycled (max_requests) during the run: figure not comparable"
     if non_2xx:
         figure += f"; {non_2xx} non-2xx answers"
+    if not complete:
+        figure += f"; only {sent:,} requests within the time limit"
     return {
         "key": "memory",
         "title": f"memory: worker RSS after {one:,} then {two:,} requests",
@@ -240,7 +263,7 @@ def run_memory(env: dict[str, str], catalogue: Catalogue, profile: Profile, log_
         "runs": {BIOMUSEUM: checkpoints},
         "summary": {BIOMUSEUM: {"rss_first_kib": first, "rss_second_kib": second, "growth": growth}},
         "target": "growth < 10%",
-        "met": growth < 0.10 and not recycled and not non_2xx,
+        "met": growth < 0.10 and not recycled and not non_2xx and complete,
         "figure": figure,
     }
 
@@ -257,8 +280,8 @@ def run_cold_start(env: dict[str, str], catalogue: Catalogue, profile: Profile, 
         say(f"  cold start {attempt}/{profile.cold_starts}: {seconds[-1]:.2f} s to the first 200 on {catalogue.probe}")
     median = statistics.median(seconds)
     figure = f"median {median:.2f} s, max {max(seconds):.2f} s"
-    if catalogue.probe != "/ops/ready/":
-        figure += f" (no /ops/ready/ yet: measured on {catalogue.probe})"
+    if catalogue.probe != READY:
+        figure += f" (no {READY} yet: measured on {catalogue.probe})"
     return {
         "key": "cold_start",
         "title": f"cold start: process start to first 200 from `{catalogue.probe}`",

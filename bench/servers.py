@@ -19,7 +19,7 @@ from .environment import ROOT, VENV_BIN
 from .load import http_get
 
 GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"
-LOG_TAIL_BYTES = 1_000_000
+LOG_KEEP_BYTES = 500_000  # from each end of a server's log
 
 
 @dataclass
@@ -158,6 +158,19 @@ def wait_until_ok(server: Server, target: str, timeout: float = 60.0, interval: 
     raise RuntimeError(f"{server.name} did not answer 200 on {target} within {timeout:.0f}s: see {server.log_path}")
 
 
+def wait_for_workers(server: Server, expected: int | None, timeout: float = 30.0) -> list[int]:
+    """The worker pids once all `expected` workers run (or, expected unknown, once their number is steady)."""
+    deadline = time.monotonic() + timeout
+    previous: list[int] = []
+    while time.monotonic() < deadline:
+        workers = server.worker_pids()
+        if (expected and len(workers) >= expected) or (not expected and workers and workers == previous):
+            return workers
+        previous = workers
+        time.sleep(0.5)
+    return server.worker_pids()
+
+
 def child_pids(parent: int) -> list[int]:
     children = []
     for entry in Path("/proc").iterdir():
@@ -181,9 +194,10 @@ def rss_kib(pid: int) -> int:
 
 
 def _trim_log(path: Path) -> None:
-    """Keep the end of long logs: enough to debug, not hundreds of megabytes of access lines."""
-    if path.exists() and path.stat().st_size > LOG_TAIL_BYTES:
+    """Keep the start (boot) and the end of long logs: enough to debug, not a gigabyte of access lines."""
+    if path.exists() and path.stat().st_size > LOG_KEEP_BYTES * 2:
         with path.open("rb") as log:
-            log.seek(-LOG_TAIL_BYTES, os.SEEK_END)
+            head = log.read(LOG_KEEP_BYTES)
+            log.seek(-LOG_KEEP_BYTES, os.SEEK_END)
             tail = log.read()
-        path.write_bytes(b"[... earlier lines trimmed ...]\n" + tail)
+        path.write_bytes(head + b"\n[... lines trimmed by the benchmark ...]\n" + tail)
