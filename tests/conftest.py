@@ -23,6 +23,15 @@ def require_service(name: str, reason: str) -> None:
     pytest.skip(message)
 
 
+def require_postgresql(connection) -> None:
+    """For tests of PostgreSQL itself: skip on SQLite, unless DATABASE_URL asked for PostgreSQL and did not get it."""
+    if connection.vendor == "postgresql":
+        return
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        pytest.fail(f"DATABASE_URL names PostgreSQL but the configured database is {connection.vendor}")
+    pytest.skip("the configured database is SQLite; CI's second pass runs this on PostgreSQL")
+
+
 def reachable(url: str, timeout: float = 0.5) -> bool:
     parsed = urlparse(url)
     try:

@@ -8,6 +8,7 @@ from django.db import connection
 
 from organisms import selectors
 from organisms.models import Organism
+from tests.conftest import require_postgresql
 from tests.factories import OrganismFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -15,8 +16,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
 @pytest.fixture(autouse=True)
 def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("the configured database is SQLite; CI's second pass runs this on PostgreSQL")
+    require_postgresql(connection)
 
 
 def test_postgres_uses_native_pool():

@@ -7,6 +7,7 @@ from celery.signals import task_success
 from prometheus_client.parser import text_string_to_metric_families
 
 from ops import broker
+from tests.conftest import require_postgresql
 from tests.factories import OrganismFactory
 
 TOKEN = "a-long-random-ops-token-for-tests"
@@ -127,7 +128,6 @@ def test_metrics_count_worker_task_outcomes_in_the_broker(client, db, settings, 
 def test_metrics_pool_gauges_on_postgresql(client, db):
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the configured database is SQLite (no pool); CI's second pass runs this on PostgreSQL")
+    require_postgresql(connection)
     samples = scrape(client)
     assert value(samples, "biomuseum_db_pool_connections", state="max") >= 1
