@@ -2,11 +2,12 @@
 
 Uploads are checked before anything is stored or queued (size, format by content,
 pixel count from the header alone, so a decompression bomb is never decoded).
-The worker re-encodes: orientation applied, metadata dropped (GPS included),
-colours converted to sRGB, renditions at fixed widths (never upscaled) in WebP
-and JPEG (and AVIF where Pillow can), a tiny blurred placeholder and a dominant
-colour. Rendition files are named by the original's content hash, so running
-a job twice, or two workers racing, writes the same files once.
+The worker re-encodes: orientation applied, metadata dropped (EXIF with its GPS,
+XMP, comments, text chunks), colours converted to sRGB and no profile embedded,
+renditions at fixed widths (never upscaled) in WebP and JPEG (and AVIF where
+Pillow can), a tiny blurred placeholder and a dominant colour. Rendition files
+are named by the original's content hash, so running a job twice, or two
+workers racing, writes the same files once.
 """
 
 import base64
@@ -127,18 +128,27 @@ class Rendered:
 
 
 def _to_srgb(image: Image.Image) -> Image.Image:
-    has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
+    """sRGB pixels and nothing else: no profile is embedded (untagged means sRGB), and no metadata rides along."""
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     target = "RGBA" if has_alpha else "RGB"
     icc = image.info.get("icc_profile")
+    if icc and image.mode in ("P", "PA"):
+        image = image.convert(target)  # palette entries are colours in the same profile
+    converted = None
     if icc and image.mode in ("RGB", "RGBA", "CMYK"):
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             srgb = ImageCms.createProfile("sRGB")
             mode = "RGBA" if image.mode == "RGBA" else "RGB"
-            return ImageCms.profileToProfile(image, source, srgb, outputMode=mode)
+            converted = ImageCms.profileToProfile(image, source, srgb, outputMode=mode)
         except (ImageCms.PyCMSError, OSError, ValueError):
             logger.info("ignoring an unusable colour profile")
-    return image.convert(target)
+    if converted is None:
+        converted = image.convert(target)  # a new image either way: ours to change
+    # Pillow's encoders fall back on `info` (JPEG writes its "comment", AVIF its "icc_profile": after a
+    # conversion, the source's, which would make viewers convert again), so the renditions start from none.
+    converted.info = {}
+    return converted
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
