@@ -52,8 +52,9 @@ class PostAdminForm(forms.ModelForm):
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
     form = PostAdminForm
-    list_display = ("title", "visibility", "published_at", "author", "updated_at")
-    list_filter = ("status", ("published_at", admin.DateFieldListFilter), "tags")
+    list_display = ("thumbnail", "title", "visibility", "published_at", "author", "updated_at")
+    list_display_links = ("thumbnail", "title")
+    list_filter = ("status", ("published_at", admin.DateFieldListFilter), "tags", "cover__status")
     search_fields = ("title", "excerpt", "=slug")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("related_organisms", "tags")
@@ -61,7 +62,7 @@ class PostAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     show_full_result_count = False
     inlines = [CoverImageInline]
-    actions = ["publish", "unpublish"]
+    actions = ["publish", "unpublish", "reprocess_cover"]
     fieldsets = (
         (None, {"fields": ("title", "slug", "excerpt", "body")}),
         ("Publication", {"fields": ("status", "published_at", "author", "notifications")}),
@@ -71,7 +72,7 @@ class PostAdmin(admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
+        return super().get_queryset(request).select_related("author", "cover")
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -84,6 +85,10 @@ class PostAdmin(admin.ModelAdmin):
         if formset.model is CoverImage:
             after_image_formset_saved(formset, services.cover_image_saved)
 
+    @admin.display(description="")
+    def thumbnail(self, post):
+        return image_preview(getattr(post, "cover", None), size=48)  # no cover: the reverse accessor raises
+
     @admin.display(description="Email to subscribers")
     def notifications(self, post):
         """Delivery progress: the rows are the truth."""
@@ -91,7 +96,7 @@ class PostAdmin(admin.ModelAdmin):
             return "not sent (sent when the post is public)"
         counts = dict(post.deliveries.values_list("status").annotate(total=Count("pk")).order_by())
         parts = [f"{counts.get(state, 0)} {state}" for state in DeliveryStatus.values]
-        return f"{', '.join(parts)} (queued {post.notifications_queued_at:%Y-%m-%d %H:%M})"
+        return f"{', '.join(parts)} (queued {timezone.localtime(post.notifications_queued_at):%Y-%m-%d %H:%M})"
 
     @admin.display(description="Visibility")
     def visibility(self, post):
@@ -115,6 +120,14 @@ class PostAdmin(admin.ModelAdmin):
     def unpublish(self, request, queryset):
         changed = services.post_unpublish(posts=queryset, user=request.user)
         self.message_user(request, f"Unpublished {changed} post(s).", messages.SUCCESS)
+
+    @admin.action(description="Process the selected posts' covers again", permissions=["change"])
+    def reprocess_cover(self, request, queryset):
+        covers = list(CoverImage.objects.filter(post__in=queryset))
+        for cover in covers:
+            # The service a replaced original goes through: back to pending, queued after commit.
+            services.cover_image_saved(image=cover, created=False, original_changed=True)
+        self.message_user(request, f"Queued {len(covers)} cover(s) for processing.", messages.SUCCESS)
 
 
 @admin.register(Subscriber)

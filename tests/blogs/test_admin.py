@@ -5,7 +5,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from blogs.models import Post, PostStatus
+from biomuseum.imagefields import ImageStatus
+from blogs.models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
 
 from ..factories import CoverImageFactory, OrganismFactory, PostFactory, TagFactory, UserFactory
 
@@ -189,6 +190,104 @@ def test_post_admin_curator_can_publish(staff_with):
 
     draft.refresh_from_db()
     assert draft.is_public
+
+
+def test_post_admin_changelist_shows_the_covers_smallest_rendition(admin_client):
+    CoverImageFactory(post=PostFactory(title="With a cover"))
+    PostFactory(title="Without a cover")
+
+    response = admin_client.get(CHANGELIST)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.count("max-width:48px") == 1
+    assert '<img src="/media/r/c-320.webp" alt="A test cover" style="max-width:48px;max-height:48px' in content
+    assert "Without a cover" in content
+
+
+def test_post_admin_changelist_queries_do_not_grow_with_covers(admin_client, django_assert_max_num_queries):
+    for _ in range(2):
+        CoverImageFactory()
+    with django_assert_max_num_queries(12) as few:
+        admin_client.get(CHANGELIST)
+    for _ in range(8):
+        CoverImageFactory()
+    with django_assert_max_num_queries(len(few)):
+        response = admin_client.get(CHANGELIST)
+    assert response.content.decode().count('<img src="/media/r/c-320.webp"') == 10
+
+
+def test_post_admin_reprocess_cover_resets_it_and_queues_the_job(
+    admin_client, eager_jobs, django_capture_on_commit_callbacks
+):
+    failed = CoverImageFactory(status=ImageStatus.FAILED, error="Processing took too long.", attempts=5, renditions=[])
+    untouched = CoverImageFactory(status=ImageStatus.FAILED, error="left alone", attempts=5)
+    coverless = PostFactory()
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = run_action(admin_client, "reprocess_cover", [failed.post, coverless])
+
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert (failed.status, failed.error, failed.attempts, failed.job_id) == (ImageStatus.PENDING, "", 0, "")
+    assert len(queued) == 1  # queued for after the commit, not processed inline
+    for callback in queued:
+        callback()  # the commit: the task runs (eagerly) on the real original
+    failed.refresh_from_db()
+    untouched.refresh_from_db()
+    assert failed.status == ImageStatus.READY and failed.attempts == 1
+    assert {r["format"] for r in failed.renditions} >= {"webp", "jpeg"}
+    assert failed.renditions[0]["url"].startswith("/media/renditions/")
+    assert (untouched.status, untouched.error) == (ImageStatus.FAILED, "left alone")
+    messages = [str(message) for message in response.wsgi_request._messages]
+    assert messages == ["Queued 1 cover(s) for processing."]
+
+
+def test_post_admin_reprocess_cover_needs_change_permission(staff_with, django_capture_on_commit_callbacks):
+    client = logged_in(staff_with("blogs.view_post"))
+    cover = CoverImageFactory(status=ImageStatus.FAILED, attempts=5)
+
+    with django_capture_on_commit_callbacks() as queued:
+        run_action(client, "reprocess_cover", [cover.post])
+
+    cover.refresh_from_db()
+    assert cover.status == ImageStatus.FAILED and cover.attempts == 5
+    assert queued == []
+
+
+# --- email to subscribers ---
+
+
+def test_post_admin_change_form_shows_delivery_progress(admin_client):
+    queued_at = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    post = PostFactory(notifications_queued_at=queued_at)
+    other = PostFactory(notifications_queued_at=queued_at)
+    readers = Subscriber.objects.bulk_create(
+        Subscriber(email=f"reader{i}@example.org", status=SubscriberStatus.CONFIRMED) for i in range(7)
+    )
+    states = (
+        [DeliveryStatus.SENT] * 3 + [DeliveryStatus.FAILED] + [DeliveryStatus.PENDING] * 2 + [DeliveryStatus.SENDING]
+    )
+    Delivery.objects.bulk_create(
+        Delivery(post=post, subscriber=reader, status=state) for reader, state in zip(readers, states, strict=True)
+    )
+    Delivery.objects.bulk_create(
+        Delivery(post=other, subscriber=reader, status=DeliveryStatus.SENT) for reader in readers
+    )
+
+    content = admin_client.get(reverse("admin:blogs_post_change", args=[post.pk])).content.decode()
+
+    expected = f"2 pending, 1 sending, 3 sent, 1 failed (queued {queued_at:%Y-%m-%d %H:%M})"
+    assert "Email to subscribers" in content
+    assert expected in content
+
+
+def test_post_admin_change_form_says_when_nothing_was_sent(admin_client):
+    post = PostFactory(status=PostStatus.DRAFT, published_at=None)
+
+    content = admin_client.get(reverse("admin:blogs_post_change", args=[post.pk])).content.decode()
+
+    assert "not sent (sent when the post is public)" in content
 
 
 # --- autocomplete ---
