@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 from . import metrics, pools, readiness
 from .access import ops_protected, safe_methods_only
@@ -17,7 +18,9 @@ def health_body() -> dict:
     return {"status": "ok", "version": settings.RELEASE, "uptime_seconds": round(time.monotonic() - STARTED_AT, 3)}
 
 
+@csrf_exempt  # GET-only and changes nothing: no CSRF to guard against, and unsafe methods get the JSON 405
 @never_cache
+@safe_methods_only
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers. No database, cache or broker call, ever.
 
@@ -27,6 +30,7 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse(health_body())
 
 
+@csrf_exempt  # GET-only and changes nothing: no CSRF to guard against, and unsafe methods get the JSON 405
 @never_cache
 @safe_methods_only
 @transaction.non_atomic_requests
@@ -40,6 +44,7 @@ def ready(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=status)
 
 
+@csrf_exempt  # GET-only and changes nothing: no CSRF to guard against, and unsafe methods get the JSON 405
 @never_cache
 @safe_methods_only
 @transaction.non_atomic_requests
@@ -49,6 +54,7 @@ def pool_stats(request: HttpRequest) -> JsonResponse:
     return JsonResponse(pools.snapshot())
 
 
+@csrf_exempt  # GET-only and changes nothing: no CSRF to guard against, and unsafe methods get the JSON 405
 @never_cache
 @safe_methods_only
 @transaction.non_atomic_requests
