@@ -73,6 +73,40 @@ class SentryIngest:
         self.server.server_close()
 
 
+SENTRY_CLIENT = """
+import json
+import sentry_sdk
+client = sentry_sdk.get_client()
+print(json.dumps({
+    "active": client.is_active(),
+    "integrations": sorted(client.integrations),
+    "configured": sorted(type(integration).__name__ for integration in client.options["integrations"]),
+    "send_default_pii": client.options["send_default_pii"],
+    "include_local_variables": client.options["include_local_variables"],
+    "before_send": bool(client.options["before_send"]),
+}))
+"""
+
+
+@pytest.mark.integration
+def test_sentry_with_a_dsn_enables_django_celery_and_redis_without_personal_data(tmp_path):
+    # A process of its own: settings initialise the SDK once, at import, as in gunicorn and the worker.
+    ingest = SentryIngest()
+    env = project_env(tmp_path, SENTRY_DSN=ingest.dsn)
+    env.pop("SENTRY_SEND_DEFAULT_PII", None)
+    try:
+        client = json.loads(manage(env, "shell", "-c", SENTRY_CLIENT).strip().splitlines()[-1])
+    finally:
+        ingest.stop()
+    assert client["active"] is True
+    assert {"django", "celery", "redis"} <= set(client["integrations"])
+    assert {"DjangoIntegration", "CeleryIntegration", "RedisIntegration"} <= set(client["configured"])
+    assert client["send_default_pii"] is False
+    assert client["include_local_variables"] is False
+    assert client["before_send"] is True
+    assert ingest.events() == []
+
+
 @pytest.mark.integration
 def test_sentry_event_id_is_the_error_id_and_carries_no_personal_data(tmp_path):
     ingest = SentryIngest()
