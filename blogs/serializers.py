@@ -4,6 +4,7 @@ from biomuseum.queryparams import QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin
 from organisms.models import Organism
 
+from .markup import MAX_SOURCE_LENGTH
 from .models import Post, PostStatus
 from .selectors import cover_of
 
@@ -62,6 +63,8 @@ class PostWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
     class Meta:
         model = Post
         fields = ["slug", "title", "excerpt", "body", "status", "published_at", "tags", "related_organisms"]
+        # Rendering time grows with the body: a cap keeps one request's work bounded.
+        extra_kwargs = {"body": {"max_length": MAX_SOURCE_LENGTH}}
 
     def validate_slug(self, value: str) -> str:
         others = Post.objects.filter(slug=value)

@@ -448,6 +448,26 @@ def test_markdown_deeply_nested_html_is_inert(wsgi, staff_token, body):
     assert_inert(wsgi("GET", f"{POSTS}{created.json()['slug']}/").json()["body_html"])
 
 
+def test_markdown_body_over_the_length_cap_is_a_400_naming_it(wsgi, staff_token):
+    created = create_post(wsgi, staff_token, "[" * 200_001)
+    [message] = assert_envelope(created, 400)["error"]["fields"]["body"]
+    assert "200000" in message
+    assert not Post.objects.exists()
+
+    accepted = create_post(wsgi, staff_token, "[" * 100_000)  # unmatched brackets: minutes in Python-Markdown
+    assert accepted.status_code == 201, accepted.content[:300]
+    assert accepted.json()["body_html"] == "<p>" + "[" * 100_000 + "</p>"
+    patched = wsgi(
+        "PATCH",
+        f"{POSTS}{accepted.json()['slug']}/",
+        json.dumps({"body": "![" * 100_001}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {staff_token}",
+    )
+    assert "body" in assert_envelope(patched, 400)["error"]["fields"]
+    assert Post.objects.get().body == "[" * 100_000
+
+
 # --- the upload corpus, through the API and through the admin ---
 
 REFUSED_UPLOADS = [  # name, content, what the message says
