@@ -4,13 +4,16 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from organisms.models import ConservationStatus, Organism
+from biomuseum.imagefields import ImageStatus
+from organisms.models import ConservationStatus, Organism, OrganismImage
 
 from ..factories import OrganismFactory, OrganismImageFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:organisms_organism_changelist")
+IMAGE_CHANGELIST = reverse("admin:organisms_organismimage_changelist")
+AUTOCOMPLETE = reverse("admin:autocomplete")
 PASSWORD = "correct horse battery staple"
 
 
@@ -65,6 +68,31 @@ def test_organism_changelist_filters_by_kingdom(admin_client):
     OrganismFactory(kingdom="Animalia")
 
     assert listed(admin_client.get(CHANGELIST, {"kingdom": "Plantae"})) == [oak]
+
+
+@pytest.mark.parametrize("term", ["ulpes vul", "Red f", "RED FOX"])
+def test_organism_changelist_search_finds_one_among_many_by_partial_name(admin_client, term):
+    OrganismFactory.create_batch(60)
+    fox = OrganismFactory(common_name="Red fox", scientific_name="Vulpes vulpes", slug="vulpes-vulpes")
+
+    assert listed(admin_client.get(CHANGELIST, {"q": term})) == [fox]
+
+
+def test_organism_changelist_filters_by_phylum(admin_client):
+    moss = OrganismFactory(kingdom="Plantae", phylum="Bryophyta")
+    OrganismFactory(kingdom="Plantae", phylum="Tracheophyta")
+
+    response = admin_client.get(CHANGELIST, {"phylum": "Bryophyta"})
+
+    assert listed(response) == [moss]
+    assert [spec.title for spec in response.context["cl"].filter_specs][-2:] == ["phylum", "class"]
+
+
+def test_organism_changelist_has_no_order_filter(admin_client):
+    # Orders run to one per species or so: the sidebar would be a long list (organisms/admin.py).
+    response = admin_client.get(CHANGELIST)
+
+    assert "order" not in [spec.title for spec in response.context["cl"].filter_specs]
 
 
 def test_organism_changelist_filters_by_conservation_status(admin_client):
@@ -132,6 +160,54 @@ def test_organism_change_page_without_images_loads(admin_client):
 
     assert response.status_code == 200
     assert organism.scientific_name in response.content.decode()
+
+
+def test_organism_add_page_prepopulates_the_slug_from_the_scientific_name(admin_client):
+    response = admin_client.get(reverse("admin:organisms_organism_add"))
+
+    assert response.status_code == 200
+    prepopulated = response.context["adminform"].prepopulated_fields
+    assert [(p["field"].name, [d.name for d in p["dependencies"]]) for p in prepopulated] == [
+        ("slug", ["scientific_name"])
+    ]
+    assert "&quot;#id_slug&quot;" in response.content.decode()  # the script's configuration is on the page
+
+
+def change_form(organism: Organism, **overrides) -> dict:
+    return {
+        "common_name": organism.common_name,
+        "scientific_name": organism.scientific_name,
+        "slug": organism.slug,
+        "kingdom": organism.kingdom,
+        "conservation_status": organism.conservation_status,
+        "is_published": "on",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        **overrides,
+    }
+
+
+def test_organism_change_page_shows_timestamps_read_only(admin_client):
+    organism = OrganismFactory()
+    url = reverse("admin:organisms_organism_change", args=[organism.pk])
+
+    response = admin_client.get(url)
+    forged = admin_client.post(
+        url, change_form(organism, common_name="Renamed", created_at="2001-01-01 00:00", updated_at="2001-01-01 00:00")
+    )
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert {"created_at", "updated_at"}.isdisjoint(response.context["adminform"].form.fields)
+    assert 'name="created_at"' not in content and 'name="updated_at"' not in content
+    assert "field-created_at" in content and "field-updated_at" in content  # shown, as text
+    assert forged.status_code == 302
+    saved = Organism.objects.get(pk=organism.pk)
+    assert saved.common_name == "Renamed"
+    assert saved.created_at == organism.created_at
+    assert saved.updated_at > organism.updated_at
 
 
 # --- bulk actions ---
@@ -209,3 +285,85 @@ def test_organism_admin_non_staff_is_sent_to_login():
 
     assert response.status_code == 302
     assert reverse("admin:login") in response["Location"]
+
+
+# --- the image admin ---
+
+
+def test_organism_image_admin_reprocess_resets_and_queues_the_job(
+    admin_client, eager_jobs, django_capture_on_commit_callbacks
+):
+    failed = OrganismImageFactory(
+        status=ImageStatus.FAILED, error="Processing took too long.", attempts=5, job_id="old", renditions=[]
+    )
+    untouched = OrganismImageFactory(status=ImageStatus.FAILED, error="left alone", attempts=5)
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = admin_client.post(
+            IMAGE_CHANGELIST, {"action": "reprocess", "_selected_action": [failed.pk], "index": 0}
+        )
+
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert (failed.status, failed.error, failed.attempts, failed.job_id) == (ImageStatus.PENDING, "", 0, "")
+    assert len(queued) == 1  # queued for after the commit, not processed inline
+    for callback in queued:
+        callback()  # the commit: the task runs (eagerly) on the real original
+    failed.refresh_from_db()
+    untouched.refresh_from_db()
+    assert failed.status == ImageStatus.READY and failed.attempts == 1
+    assert {r["format"] for r in failed.renditions} >= {"webp", "jpeg"}
+    assert (untouched.status, untouched.error) == (ImageStatus.FAILED, "left alone")
+    assert [str(m) for m in response.wsgi_request._messages] == ["Queued 1 image(s) for processing."]
+
+
+def test_organism_image_admin_reprocess_needs_change_permission(staff_with, django_capture_on_commit_callbacks):
+    client = logged_in(staff_with("organisms.view_organismimage"))
+    image = OrganismImageFactory(status=ImageStatus.FAILED, attempts=5)
+
+    with django_capture_on_commit_callbacks() as queued:
+        client.post(IMAGE_CHANGELIST, {"action": "reprocess", "_selected_action": [image.pk], "index": 0})
+
+    image.refresh_from_db()
+    assert (image.status, image.attempts) == (ImageStatus.FAILED, 5)
+    assert queued == []
+    assert not OrganismImage.objects.filter(status=ImageStatus.PENDING).exists()
+
+
+# --- autocomplete (the post form's related organisms, an image's organism) ---
+
+
+@pytest.mark.parametrize(
+    ("source", "field"), [(("blogs", "post"), "related_organisms"), (("organisms", "organismimage"), "organism")]
+)
+def test_organism_autocomplete_returns_matches(admin_client, source, field):
+    OrganismFactory.create_batch(30)
+    fox = OrganismFactory(common_name="Red fox", scientific_name="Vulpes vulpes", slug="vulpes-vulpes")
+    fennec = OrganismFactory(common_name="Fennec fox", scientific_name="Vulpes zerda", slug="vulpes-zerda")
+    app_label, model_name = source
+
+    response = admin_client.get(
+        AUTOCOMPLETE, {"app_label": app_label, "model_name": model_name, "field_name": field, "term": "vulpes"}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {"id": str(fox.pk), "text": str(fox)},
+        {"id": str(fennec.pk), "text": str(fennec)},
+    ]
+    by_common_name = admin_client.get(
+        AUTOCOMPLETE, {"app_label": app_label, "model_name": model_name, "field_name": field, "term": "fennec"}
+    )
+    assert [r["id"] for r in by_common_name.json()["results"]] == [str(fennec.pk)]
+
+
+def test_organism_autocomplete_refuses_staff_who_cannot_view_organisms(staff_with):
+    # Django asks for view permission on the organisms listed, not on the form's model.
+    client = logged_in(staff_with("blogs.view_post", "blogs.change_post"))
+    OrganismFactory(common_name="Red fox", scientific_name="Vulpes vulpes", slug="vulpes-vulpes")
+
+    response = client.get(
+        AUTOCOMPLETE, {"app_label": "blogs", "model_name": "post", "field_name": "related_organisms", "term": "vul"}
+    )
+
+    assert response.status_code == 403
