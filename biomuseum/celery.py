@@ -9,3 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "biomuseum.settings")
 app = Celery("biomuseum")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Beat entries beyond settings.CELERY_BEAT_SCHEDULE, merged into it when the app is configured.
+app.add_periodic_task(60.0, app.signature("blogs.sweep_confirmations"), name="sweep-confirmations")

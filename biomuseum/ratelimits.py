@@ -48,6 +48,14 @@ def policies() -> dict[str, Policy]:
         "subscribe-address": Policy(
             key="biomuseum.ratelimits.email_key", rates=rates["subscribe-address"], fail_open=True, methods=("POST",)
         ),
+        # Confirm and unsubscribe links. Fail open: an outage must never stop anyone unsubscribing.
+        "subscription-link": Policy(
+            key="ip",
+            # The default stands until settings.py reads RATELIMIT_SUBSCRIPTION_LINK from the environment.
+            rates=rates.get("subscription-link", ("20/m", "200/h")),
+            fail_open=True,
+            methods=("GET", "HEAD", "POST"),
+        ),
     }
 
 

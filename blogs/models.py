@@ -101,7 +101,14 @@ class Subscriber(models.Model):
     email = models.EmailField(max_length=254, unique=True)  # stored lower-cased
     status = models.CharField(max_length=12, choices=SubscriberStatus.choices, default=SubscriberStatus.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Each ask to subscribe is numbered and earns one confirmation; cleanup and the sweep count from the latest.
+    confirmation_asks = models.PositiveIntegerField(default=0, editable=False)
+    confirmation_requested_at = models.DateTimeField(null=True, blank=True)
+    # The latest ask whose confirmation went out (or is going: a failed send gives it back), and when.
+    confirmation_sent_for = models.PositiveIntegerField(default=0, editable=False)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    # How many times the sweep queued the latest ask's confirmation again.
+    confirmation_resends = models.PositiveSmallIntegerField(default=0, editable=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
 

@@ -4,7 +4,14 @@ Each notification is one Delivery row (post, subscriber), created once per post.
 A batch claims each pending row before sending it and marks it sent right after,
 so a re-run or a crash mid-batch sends nothing twice and skips no one; the one
 message in flight at the moment of a crash is sent again later, with the same
-Message-ID, so mail clients show it once.
+Message-ID, so mail clients show it once. Each claim is an attempt (one cut
+short by a failed connection is given back); after EMAIL_MAX_ATTEMPTS a
+delivery is marked failed with its last error and left.
+
+A confirmation is claimed too: each ask to subscribe is numbered, and a send
+records the ask it answers before sending (giving it back if the send fails),
+so however many tasks carry one ask (the first, its retries, the sweep's), it
+gets one message.
 """
 
 import logging
@@ -15,7 +22,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -72,10 +79,27 @@ def _send(messages: list[EmailMultiAlternatives], connection=None) -> None:
 # --- confirmations ---
 
 
-def send_confirmation(subscriber_id: int) -> bool:
+# The sweep queues a lost confirmation again at most this many times per ask, waiting
+# EMAIL_CLAIM_TIMEOUT, then twice that, and so on, and takes this many subscribers a run.
+CONFIRMATION_RESENDS = 3
+CONFIRMATION_SWEEP_BATCH = 200
+
+
+def send_confirmation(subscriber_id: int, ask: int | None = None) -> bool:
+    """Mail the confirmation of one ask (the latest when not given), once; True when this call sent it."""
     subscriber = Subscriber.objects.filter(pk=subscriber_id, status=SubscriberStatus.PENDING).first()
     if subscriber is None:
         return False
+    ask = ask or subscriber.confirmation_asks
+    answered = subscriber.confirmation_sent_for
+    if ask == answered:
+        return False  # sent already, or being sent
+    # An earlier ask overtaken by a later, answered one still earns its mail, without moving the record back.
+    claimed = ask > answered
+    if claimed and not Subscriber.objects.filter(pk=subscriber_id, confirmation_sent_for=answered).update(
+        confirmation_sent_for=ask
+    ):
+        return False  # another send claimed meanwhile
     context = {"confirm_url": confirm_url(subscriber), "days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE // 86400}
     message = EmailMultiAlternatives(
         subject="Confirm your subscription to the BioMuseum blog",
@@ -83,9 +107,35 @@ def send_confirmation(subscriber_id: int) -> bool:
         to=[subscriber.email],
     )
     message.attach_alternative(render_to_string("blogs/email/confirm.html", context), "text/html")
-    _send([message])
-    Subscriber.objects.filter(pk=subscriber.pk).update(confirmation_sent_at=timezone.now())
+    try:
+        _send([message])
+    except Exception:
+        if claimed:  # not sent: give the claim back, for the task's retry or the sweep
+            Subscriber.objects.filter(pk=subscriber_id, confirmation_sent_for=ask).update(
+                confirmation_sent_for=answered
+            )
+        raise
+    Subscriber.objects.filter(pk=subscriber_id).update(confirmation_sent_at=timezone.now())
     return True
+
+
+def unsent_confirmations() -> list[tuple[int, int]]:
+    """(subscriber, ask) for pending subscribers whose latest ask had no confirmation (its queueing failed,
+    or every send did) while its link would still work; each counts as resent here, so the sweep gives up."""
+    now = timezone.now()
+    due = Q()
+    for resends in range(CONFIRMATION_RESENDS):
+        waited = now - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT * 2**resends)
+        due |= Q(confirmation_resends=resends, confirmation_requested_at__lt=waited)
+    unsent = Subscriber.objects.filter(
+        due,
+        status=SubscriberStatus.PENDING,
+        confirmation_sent_for__lt=F("confirmation_asks"),
+        confirmation_requested_at__gte=now - timedelta(seconds=settings.SUBSCRIPTION_CONFIRM_MAX_AGE),
+    ).order_by("confirmation_requested_at", "pk")
+    found = list(unsent.values_list("pk", "confirmation_asks")[:CONFIRMATION_SWEEP_BATCH])
+    Subscriber.objects.filter(pk__in=[pk for pk, _ in found]).update(confirmation_resends=F("confirmation_resends") + 1)
+    return found
 
 
 # --- notifications ---
@@ -155,6 +205,28 @@ def _notification(delivery: Delivery, post: Post) -> EmailMultiAlternatives:
     return message
 
 
+def max_attempts() -> int:
+    # The default stands until settings.py reads EMAIL_MAX_ATTEMPTS from the environment.
+    return getattr(settings, "EMAIL_MAX_ATTEMPTS", 5)
+
+
+def _pending_or_failed() -> Case:
+    """A claimed delivery's next status: pending for another try, or failed once out of attempts."""
+    return Case(
+        When(attempts__gte=max_attempts(), then=Value(DeliveryStatus.FAILED)), default=Value(DeliveryStatus.PENDING)
+    )
+
+
+def _give_back(delivery_id: int, error: TransientMailError) -> None:
+    """A failed send. Only the server refusing this message costs it an attempt; a dropped or slow
+    connection, or a refused sender (throttling), is about the server, and an SMTP outage fails no one."""
+    delivery = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING)
+    if isinstance(error.__cause__, smtplib.SMTPDataError):
+        delivery.update(status=_pending_or_failed(), error=str(error)[:500])
+    else:
+        delivery.update(status=DeliveryStatus.PENDING, attempts=F("attempts") - 1, error=str(error)[:500])
+
+
 def _claim(delivery_id: int) -> bool:
     return bool(
         Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
@@ -187,8 +259,8 @@ def send_deliveries(post_id: int, delivery_ids: list[int]) -> int:
             except smtplib.SMTPRecipientsRefused as error:
                 Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.FAILED, error=str(error)[:500])
                 continue
-            except TransientMailError:
-                Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.PENDING)
+            except TransientMailError as error:
+                _give_back(delivery_id, error)
                 raise
             Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.SENT, sent_at=timezone.now())
             sent += 1
@@ -198,8 +270,12 @@ def send_deliveries(post_id: int, delivery_ids: list[int]) -> int:
 
 
 def release_stale_claims() -> int:
-    """Deliveries claimed by a batch that died mid-send go back to pending (see the module's note)."""
+    """Deliveries claimed by a batch that died mid-send go back to pending (see the module's note), or fail
+    once out of attempts: a message that kills its worker every time must not be sent for ever."""
     stale = timezone.now() - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT)
+    died = "The batch sending it stopped before it finished."
     return Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stale).update(
-        status=DeliveryStatus.PENDING
+        status=_pending_or_failed(),
+        # Keep the last error the server gave, if any: it says more than the crash.
+        error=Case(When(error="", then=Value(died)), default=F("error"), output_field=TextField()),
     )

@@ -147,10 +147,21 @@ def subscriber_subscribe(*, email: str) -> None:
     subscriber, _ = Subscriber.objects.select_for_update().get_or_create(email=email)
     if subscriber.status == SubscriberStatus.CONFIRMED:
         return
-    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
-        subscriber.status, subscriber.unsubscribed_at = SubscriberStatus.PENDING, None
-        subscriber.save(update_fields=["status", "unsubscribed_at"])
-    _queue(send_confirmation, subscriber.pk)
+    # Each ask earns a confirmation (someone asking again has probably lost the first); numbering the asks
+    # lets the send claim its own, so the sweep re-queueing one whose queueing failed never sends it twice.
+    subscriber.status, subscriber.unsubscribed_at = SubscriberStatus.PENDING, None
+    subscriber.confirmation_asks += 1
+    subscriber.confirmation_requested_at, subscriber.confirmation_resends = timezone.now(), 0
+    subscriber.save(
+        update_fields=[
+            "status",
+            "unsubscribed_at",
+            "confirmation_asks",
+            "confirmation_requested_at",
+            "confirmation_resends",
+        ]
+    )
+    _queue(send_confirmation, subscriber.pk, subscriber.confirmation_asks)
 
 
 @transaction.atomic

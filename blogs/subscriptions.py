@@ -20,13 +20,25 @@ ACCEPTED = "If the address can receive mail, a message to confirm the subscripti
 BAD_LINK = "This link is invalid or has expired."
 
 
-class SubscribeThrottle(BaseThrottle):
+class PolicyThrottle(BaseThrottle):
+    """Counts the request against its policies (biomuseum/ratelimits.py); PublicEndpoint sends the headers."""
+
+    policies: tuple[str, ...] = ()
+
     def allow_request(self, request, view) -> bool:
-        decision = ratelimits.check(request, "subscribe-ip", "subscribe-address")
+        decision = ratelimits.check(request, *self.policies)
         request.ratelimit_decision = decision
         if decision.limited:
             raise ratelimits.RateLimited(decision)
         return True
+
+
+class SubscribeThrottle(PolicyThrottle):
+    policies = ("subscribe-ip", "subscribe-address")
+
+
+class SubscriptionLinkThrottle(PolicyThrottle):
+    policies = ("subscription-link",)
 
 
 class SubscribeSerializer(StrictInputMixin, serializers.Serializer):
@@ -85,6 +97,8 @@ class SubscribeView(PublicEndpoint):
 
 
 class ConfirmView(PublicEndpoint):
+    throttle_classes = [SubscriptionLinkThrottle]
+
     @extend_schema(parameters=[TOKEN], responses={200: StatusSerializer})
     def get(self, request):
         """Confirm with the link from the confirmation email (it expires)."""
@@ -99,6 +113,8 @@ class ConfirmView(PublicEndpoint):
 
 
 class UnsubscribeView(PublicEndpoint):
+    throttle_classes = [SubscriptionLinkThrottle]
+
     @extend_schema(parameters=[TOKEN], responses={200: StatusSerializer})
     def get(self, request):
         """Where the link leads: says whether the address is subscribed; changes nothing (scanners follow links)."""

@@ -40,8 +40,18 @@ def sweep_cover_images() -> int:
 
 
 @shared_task(name="blogs.send_confirmation", **EMAIL_RETRY)
-def send_confirmation(subscriber_id: int) -> bool:
-    return notifications.send_confirmation(subscriber_id)
+def send_confirmation(subscriber_id: int, ask: int | None = None) -> bool:
+    return notifications.send_confirmation(subscriber_id, ask)
+
+
+@shared_task(name="blogs.sweep_confirmations", ignore_result=True)
+def sweep_confirmations() -> int:
+    """Queue again the confirmations that never went out: asks made while the broker was down, sends
+    that ran out of retries. The send claims each ask, so a confirmation that did go out is never sent twice."""
+    unsent = notifications.unsent_confirmations()
+    for subscriber_id, ask in unsent:
+        send_confirmation.apply_async((subscriber_id, ask))
+    return len(unsent)
 
 
 @shared_task(name="blogs.notify_subscribers", **EMAIL_RETRY)

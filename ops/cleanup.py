@@ -15,11 +15,13 @@ from pathlib import Path
 from django.apps import apps
 from django.conf import settings
 from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.db.models import FileField, Q
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from biomuseum.imagefields import ImageStatus, ProcessedImage
+from blogs.models import Subscriber, SubscriberStatus
 
 
 @dataclass
@@ -96,11 +98,37 @@ def orphaned_media(options: Options) -> int:
     return removed
 
 
+def unconfirmed_subscribers(options: Options) -> int:
+    """Addresses that asked to subscribe and never confirmed: their links expired long ago."""
+    # Never while the latest confirmation link still works, whatever the option says.
+    age = max(
+        timedelta(days=options.unconfirmed_subscriber_days), timedelta(seconds=settings.SUBSCRIPTION_CONFIRM_MAX_AGE)
+    )
+    cutoff = timezone.now() - age
+    # Rows from before confirmation_requested_at was recorded count from when they were created.
+    stale = Subscriber.objects.filter(
+        Q(confirmation_requested_at__lt=cutoff) | Q(confirmation_requested_at__isnull=True, created_at__lt=cutoff),
+        status=SubscriberStatus.PENDING,
+    )
+    if options.dry_run:
+        return stale.count()
+    removed = 0
+    while True:
+        with transaction.atomic():
+            # Locked, then deleted by the same filter: a subscriber who confirms or asks again meanwhile
+            # waits for the lock, and the row either goes first or no longer matches.
+            batch = list(stale.select_for_update(skip_locked=True).values_list("pk", flat=True)[:500])
+            if not batch:
+                return removed
+            removed += stale.filter(pk__in=batch).delete()[1].get(Subscriber._meta.label, 0)
+
+
 STEPS: list[tuple[str, Callable[[Options], int]]] = [
     ("expired sessions", expired_sessions),
     ("expired or orphaned API tokens", stale_tokens),
     ("failed images", failed_images),
     ("orphaned media files", orphaned_media),
+    ("unconfirmed subscribers", unconfirmed_subscribers),
 ]
 
 

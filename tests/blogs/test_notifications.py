@@ -1,7 +1,10 @@
 """New-post notifications: one delivery per post and subscriber, sent once, never skipped."""
 
+import smtplib
+
 import pytest
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone
 
 from blogs import notifications
@@ -111,3 +114,98 @@ def test_publishing_through_the_api_notifies(subscribers, token_client, eager_jo
         client_update = token_client("blogs.change_post")
         client_update.patch(f"/api/v1/posts/{response.json()['slug']}/", {"excerpt": "Edited."}, format="json")
     assert len(mail.outbox) == len(subscribers)  # an edit is not a new announcement
+
+
+class PickyBackend(EmailBackend):
+    """An SMTP server with opinions: some messages it refuses with a temporary error, some make it hang up."""
+
+    refused: set[str] = set()
+    hangs_up: set[str] = set()
+
+    def send_messages(self, messages):
+        for message in messages:
+            if message.to[0] in self.refused:
+                raise smtplib.SMTPDataError(451, b"4.3.0 Message rejected, try again later")
+            if message.to[0] in self.hangs_up:
+                raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def picky_smtp(settings):
+    settings.EMAIL_BACKEND = f"{__name__}.PickyBackend"
+    yield PickyBackend
+    PickyBackend.refused, PickyBackend.hangs_up = set(), set()
+
+
+def send_until_done(post_id: int, batch: list[int], runs: int = 20) -> int:
+    """What the task's retries and the beat resumes do, until nothing is left pending."""
+    for run in range(1, runs + 1):
+        try:
+            notifications.send_deliveries(post_id, batch)
+        except notifications.TransientMailError:
+            continue
+        if not Delivery.objects.filter(status=DeliveryStatus.PENDING).exists():
+            return run
+    raise AssertionError("still pending")
+
+
+def test_delivery_that_keeps_failing_fails_after_max_attempts_and_others_are_delivered(
+    subscribers, picky_smtp, settings
+):
+    settings.EMAIL_MAX_ATTEMPTS = 3
+    picky_smtp.refused = {subscribers[0].email}  # first in the batch: every run stops at it until it gives up
+    post = PostFactory()
+    [batch] = notifications.queue_deliveries(post.pk)
+    assert send_until_done(post.pk, batch) == 4
+    refused = Delivery.objects.get(subscriber=subscribers[0])
+    assert (refused.status, refused.attempts) == (DeliveryStatus.FAILED, 3)
+    assert "451" in refused.error
+    delivered = Delivery.objects.exclude(pk=refused.pk)
+    assert set(delivered.values_list("status", flat=True)) == {DeliveryStatus.SENT}
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(s.email for s in subscribers[1:])
+    settings.EMAIL_CLAIM_TIMEOUT = -1
+    assert notifications.resumable_posts() == []  # nothing left to retry
+    assert notifications.send_deliveries(post.pk, batch) == 0
+    assert Delivery.objects.get(pk=refused.pk).attempts == 3
+
+
+def test_dropped_connection_costs_a_delivery_no_attempt(subscribers, picky_smtp, settings):
+    settings.EMAIL_MAX_ATTEMPTS = 1
+    picky_smtp.hangs_up = {subscribers[0].email}
+    post = PostFactory()
+    [batch] = notifications.queue_deliveries(post.pk)
+    for _ in range(3):
+        with pytest.raises(notifications.TransientMailError):
+            notifications.send_deliveries(post.pk, batch)
+    delivery = Delivery.objects.get(subscriber=subscribers[0])
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 0)  # an outage fails no one
+    assert "closed" in delivery.error
+    picky_smtp.hangs_up = set()
+    assert notifications.send_deliveries(post.pk, batch) == len(subscribers)
+
+
+def test_stale_claim_fails_once_out_of_attempts(subscribers, settings):
+    settings.EMAIL_MAX_ATTEMPTS = 2
+    post = PostFactory()
+    [batch] = notifications.queue_deliveries(post.pk)
+    exhausted, retried, *_ = batch
+    Delivery.objects.filter(pk=exhausted).update(attempts=1, error="451 try again later")
+    assert notifications._claim(exhausted) and notifications._claim(retried)  # then the worker died, twice over
+    settings.EMAIL_CLAIM_TIMEOUT = -1
+    assert notifications.release_stale_claims() == 2
+    gave_up, again = Delivery.objects.get(pk=exhausted), Delivery.objects.get(pk=retried)
+    assert (gave_up.status, gave_up.attempts, gave_up.error) == (DeliveryStatus.FAILED, 2, "451 try again later")
+    assert (again.status, again.attempts) == (DeliveryStatus.PENDING, 1)
+    assert notifications.send_deliveries(post.pk, batch) == len(subscribers) - 1
+
+
+def test_stale_claim_without_an_error_says_why_it_failed(subscribers, settings):
+    settings.EMAIL_MAX_ATTEMPTS = 1
+    post = PostFactory()
+    [batch] = notifications.queue_deliveries(post.pk)
+    assert notifications._claim(batch[0])
+    settings.EMAIL_CLAIM_TIMEOUT = -1
+    notifications.release_stale_claims()
+    delivery = Delivery.objects.get(pk=batch[0])
+    assert delivery.status == DeliveryStatus.FAILED and "stopped" in delivery.error

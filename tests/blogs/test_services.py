@@ -1,11 +1,14 @@
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from blogs import services
-from blogs.models import Post, PostStatus, Tag
+from blogs import notifications, services
+from blogs.models import Post, PostStatus, Subscriber, SubscriberStatus, Tag
+from blogs.tasks import send_confirmation, sweep_confirmations
 from organisms.models import Organism
 
 from ..factories import OrganismFactory, PostFactory, TagFactory, UserFactory
@@ -402,3 +405,136 @@ def test_post_save_with_update_fields_body_rerenders_body_html():
     post.save(update_fields=["body"])
 
     assert Post.objects.get(pk=post.pk).body_html == "<p><strong>second</strong></p>"
+
+
+# --- subscriber_subscribe and the confirmation sweep ---
+
+
+@contextmanager
+def broker_down():
+    """Queueing fails as it does when Redis is unreachable: nothing listens on port 1."""
+    from biomuseum.celery import app
+
+    saved = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = "redis://127.0.0.1:1/0", False
+    try:
+        yield
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = saved
+
+
+def subscribe(email: str, capture) -> Subscriber:
+    with capture(execute=True):
+        services.subscriber_subscribe(email=email)
+    return Subscriber.objects.get(email=email)
+
+
+def test_subscriber_subscribe_numbers_each_ask_and_mails_each(eager_jobs, django_capture_on_commit_callbacks):
+    subscriber = subscribe("ma@example.org", django_capture_on_commit_callbacks)
+    assert (subscriber.confirmation_asks, subscriber.confirmation_sent_for) == (1, 1)
+    assert subscriber.confirmation_requested_at and subscriber.confirmation_sent_at
+    subscriber = subscribe("ma@example.org", django_capture_on_commit_callbacks)
+    assert (subscriber.confirmation_asks, subscriber.confirmation_sent_for) == (2, 2)
+    assert len(mail.outbox) == 2
+
+
+def test_subscriber_subscribe_again_after_unsubscribing_is_pending_with_a_new_ask(
+    eager_jobs, django_capture_on_commit_callbacks
+):
+    Subscriber.objects.create(
+        email="na@example.org", status=SubscriberStatus.UNSUBSCRIBED, unsubscribed_at=timezone.now()
+    )
+    subscriber = subscribe("na@example.org", django_capture_on_commit_callbacks)
+    assert (subscriber.status, subscriber.unsubscribed_at) == (SubscriberStatus.PENDING, None)
+    assert subscriber.confirmation_sent_for == subscriber.confirmation_asks == 1
+    assert len(mail.outbox) == 1
+
+
+def test_sweep_confirmations_sends_a_confirmation_lost_to_a_broker_outage_once(
+    eager_jobs, settings, django_capture_on_commit_callbacks
+):
+    with broker_down():
+        subscriber = subscribe("oa@example.org", django_capture_on_commit_callbacks)
+    assert mail.outbox == [] and subscriber.confirmation_sent_for == 0
+    assert sweep_confirmations() == 0  # not yet: the first send may still be on its way
+    settings.EMAIL_CLAIM_TIMEOUT = 0
+    assert sweep_confirmations() == 1
+    assert [message.to for message in mail.outbox] == [["oa@example.org"]]
+    assert sweep_confirmations() == 0
+    assert send_confirmation(subscriber.pk, 1) is False  # the first task, arriving late, sends nothing
+    assert len(mail.outbox) == 1
+
+
+def test_sweep_confirmations_leaves_a_confirmation_that_went_out_alone(
+    eager_jobs, settings, django_capture_on_commit_callbacks
+):
+    subscribe("pa@example.org", django_capture_on_commit_callbacks)
+    settings.EMAIL_CLAIM_TIMEOUT = 0
+    assert sweep_confirmations() == 0
+    assert len(mail.outbox) == 1
+
+
+def test_send_confirmation_that_fails_gives_its_ask_back_to_the_sweep(
+    eager_jobs, settings, django_capture_on_commit_callbacks
+):
+    with broker_down():
+        subscriber = subscribe("qa@example.org", django_capture_on_commit_callbacks)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 1  # nothing listens
+    with pytest.raises(notifications.TransientMailError):
+        notifications.send_confirmation(subscriber.pk, 1)
+    subscriber.refresh_from_db()
+    assert (subscriber.confirmation_sent_for, subscriber.confirmation_sent_at) == (0, None)
+    settings.EMAIL_CLAIM_TIMEOUT = 0
+    assert notifications.unsent_confirmations() == [(subscriber.pk, 1)]
+
+
+def test_send_confirmation_answers_each_ask_once_whatever_order_the_tasks_run_in(
+    settings, django_capture_on_commit_callbacks
+):
+    with broker_down():
+        subscribe("va@example.org", django_capture_on_commit_callbacks)
+        subscriber = subscribe("va@example.org", django_capture_on_commit_callbacks)
+    assert notifications.send_confirmation(subscriber.pk, 2) is True
+    assert notifications.send_confirmation(subscriber.pk, 1) is True  # overtaken, but asked for all the same
+    assert notifications.send_confirmation(subscriber.pk, 2) is False
+    assert Subscriber.objects.get().confirmation_sent_for == 2
+    settings.EMAIL_CLAIM_TIMEOUT = 0
+    assert notifications.unsent_confirmations() == []
+    assert len(mail.outbox) == 2
+
+
+def test_unsent_confirmations_waits_longer_each_time_and_gives_up(settings):
+    settings.EMAIL_CLAIM_TIMEOUT = 600
+    asked = timezone.now() - timedelta(minutes=15)
+    subscriber = Subscriber.objects.create(email="ra@example.org", confirmation_asks=1, confirmation_requested_at=asked)
+    assert notifications.unsent_confirmations() == [(subscriber.pk, 1)]  # 15 minutes waited: more than 10
+    assert notifications.unsent_confirmations() == []  # the next waits 20 minutes
+    settings.EMAIL_CLAIM_TIMEOUT = 0
+    found = [notifications.unsent_confirmations() for _ in range(notifications.CONFIRMATION_RESENDS + 1)]
+    assert found == [[(subscriber.pk, 1)]] * (notifications.CONFIRMATION_RESENDS - 1) + [[], []]
+    assert Subscriber.objects.get().confirmation_resends == notifications.CONFIRMATION_RESENDS
+
+
+def test_unsent_confirmations_skips_confirmed_and_expired_asks(settings):
+    settings.EMAIL_CLAIM_TIMEOUT = 0
+    long_ago = timezone.now() - timedelta(seconds=settings.SUBSCRIPTION_CONFIRM_MAX_AGE + 60)
+    recent = timezone.now() - timedelta(minutes=1)
+    Subscriber.objects.create(email="sa@example.org", confirmation_asks=1, confirmation_requested_at=long_ago)
+    Subscriber.objects.create(
+        email="ta@example.org", status=SubscriberStatus.CONFIRMED, confirmation_asks=1, confirmation_requested_at=recent
+    )
+    assert notifications.unsent_confirmations() == []
+
+
+def test_unsent_confirmations_takes_a_bounded_batch_oldest_first(settings, monkeypatch):
+    settings.EMAIL_CLAIM_TIMEOUT = 0
+    monkeypatch.setattr(notifications, "CONFIRMATION_SWEEP_BATCH", 2)
+    now = timezone.now()
+    subscribers = [
+        Subscriber.objects.create(
+            email=f"u{i}@example.org", confirmation_asks=1, confirmation_requested_at=now - timedelta(minutes=10 - i)
+        )
+        for i in range(3)
+    ]
+    assert notifications.unsent_confirmations() == [(s.pk, 1) for s in subscribers[:2]]

@@ -112,3 +112,47 @@ def test_subscribe_is_rate_limited_per_address_and_per_ip(api_client, settings):
     assert others == [202, 429]  # the address's limit spent two of this IP's four
     limited = api_client.post(SUBSCRIBE, {"email": "zz@example.org"}, format="json")
     assert limited.json()["error"]["code"] == "throttled" and limited["Retry-After"]
+
+
+@pytest.fixture
+def tight_link_limit(settings):
+    settings.RATELIMITS = {**settings.RATELIMITS, "subscription-link": ("3/m",)}
+
+
+def test_confirm_is_rate_limited_per_ip_with_429_envelope_and_headers(api_client, tight_link_limit):
+    subscriber = Subscriber.objects.create(email="ja@example.org")
+    url = f"/api/v1/subscriptions/confirm/?token={make_token(subscriber, 'confirm')}"
+    responses = [api_client.get(url) for _ in range(4)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429]
+    assert [r["RateLimit-Remaining"] for r in responses[:3]] == ["2", "1", "0"]
+    limited = responses[3]
+    body = limited.json()
+    assert body["error"]["status"] == 429 and body["error"]["code"] == "throttled"
+    assert body["retry_after"] == int(limited["Retry-After"]) >= 1
+    assert limited["RateLimit-Limit"] == "3" and limited["RateLimit-Remaining"] == "0"
+    assert 0 <= int(limited["RateLimit-Reset"]) <= 60
+    assert api_client.get(url, REMOTE_ADDR="198.51.100.7").status_code == 200  # another client
+
+
+def test_unsubscribe_is_rate_limited_per_ip_before_it_changes_anything(api_client, tight_link_limit):
+    subscriber = Subscriber.objects.create(email="ka@example.org", status=SubscriberStatus.CONFIRMED)
+    url = f"/api/v1/subscriptions/unsubscribe/?token={make_token(subscriber, 'unsubscribe')}"
+    assert [api_client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    limited = api_client.post(url)
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "throttled"
+    assert int(limited["Retry-After"]) >= 1 and limited["RateLimit-Limit"] == "3"
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.CONFIRMED
+    assert api_client.post(url, REMOTE_ADDR="198.51.100.7").json() == {"status": "unsubscribed"}
+
+
+def test_confirm_and_unsubscribe_links_share_one_limit(api_client, tight_link_limit):
+    subscriber = Subscriber.objects.create(email="la@example.org")
+    confirm = f"/api/v1/subscriptions/confirm/?token={make_token(subscriber, 'confirm')}"
+    unsubscribe = f"/api/v1/subscriptions/unsubscribe/?token={make_token(subscriber, 'unsubscribe')}"
+    statuses = [
+        api_client.get(url).status_code for url in (confirm, unsubscribe, "/api/v1/subscriptions/confirm/?token=x")
+    ]
+    assert statuses == [200, 200, 400]  # a bad link counts too: that is what guessing looks like
+    assert api_client.get(unsubscribe).status_code == 429

@@ -12,6 +12,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from biomuseum.imagefields import ImageStatus
+from blogs.models import Subscriber, SubscriberStatus
+from ops import cleanup
 from organisms.models import OrganismImage
 from tests.factories import OrganismImageFactory, UserFactory
 
@@ -89,6 +91,59 @@ def test_cleanup_keeps_files_named_in_renditions_manifests(settings):
     assert rendition.exists()
 
 
+@pytest.fixture
+def asks():
+    """Subscribers by how long ago they last asked; only the old unconfirmed ones are dead."""
+    now = timezone.now()
+
+    def subscriber(email: str, days: float, **fields) -> Subscriber:
+        created = Subscriber.objects.create(email=email, **fields)
+        Subscriber.objects.filter(pk=created.pk).update(
+            created_at=now - timedelta(days=30), confirmation_requested_at=now - timedelta(days=days)
+        )
+        return created
+
+    return {
+        "old_pending": subscriber("old@example.org", days=10),
+        "asked_again": subscriber("again@example.org", days=1),  # created long ago, asked again yesterday
+        "confirmed": subscriber("yes@example.org", days=10, status=SubscriberStatus.CONFIRMED),
+        "unsubscribed": subscriber("gone@example.org", days=10, status=SubscriberStatus.UNSUBSCRIBED),
+    }
+
+
+def test_cleanup_dry_run_counts_unconfirmed_subscribers_and_deletes_none(asks, capsys):
+    call_command("cleanup", "--dry-run")
+    assert "unconfirmed subscribers: would delete 1" in capsys.readouterr().out
+    assert Subscriber.objects.count() == 4
+
+
+def test_cleanup_deletes_only_old_unconfirmed_subscribers_and_is_idempotent(asks, capsys):
+    call_command("cleanup")
+    assert "unconfirmed subscribers: deleted 1" in capsys.readouterr().out
+    kept = {asks[name].pk for name in ("asked_again", "confirmed", "unsubscribed")}
+    assert set(Subscriber.objects.values_list("pk", flat=True)) == kept
+    call_command("cleanup")
+    assert "unconfirmed subscribers: deleted 0" in capsys.readouterr().out
+
+
+def test_cleanup_unconfirmed_subscriber_days_option_but_never_while_the_link_works(asks, capsys, settings):
+    settings.SUBSCRIPTION_CONFIRM_MAX_AGE = 2 * 86400
+    call_command("cleanup", "--unconfirmed-subscriber-days", "0")  # the link's two days win
+    assert "unconfirmed subscribers: deleted 1" in capsys.readouterr().out
+    assert Subscriber.objects.filter(pk=asks["asked_again"].pk).exists()
+    settings.SUBSCRIPTION_CONFIRM_MAX_AGE = 3600
+    call_command("cleanup", "--unconfirmed-subscriber-days", "0")
+    assert "unconfirmed subscribers: deleted 1" in capsys.readouterr().out
+    assert not Subscriber.objects.filter(status=SubscriberStatus.PENDING).exists()
+
+
+def test_cleanup_counts_unconfirmed_subscribers_without_an_ask_on_record_from_their_creation():
+    legacy = Subscriber.objects.create(email="legacy@example.org")
+    Subscriber.objects.filter(pk=legacy.pk).update(created_at=timezone.now() - timedelta(days=30))
+    assert cleanup.unconfirmed_subscribers(cleanup.Options()) == 1
+    assert not Subscriber.objects.exists()
+
+
 def test_expired_token_is_refused(api_client, settings):
     token = Token.objects.create(user=UserFactory(is_staff=True))
     Token.objects.filter(pk=token.pk).update(
@@ -107,3 +162,13 @@ def test_beat_schedules_cleanup_and_warming():
 
     app.loader.import_default_modules()
     assert {"ops.cleanup", "ops.warm_cache"} <= set(app.tasks)
+
+
+def test_beat_schedules_the_confirmation_sweep():
+    from biomuseum.celery import app
+
+    entries = {entry["task"]: entry for entry in app.conf.beat_schedule.values()}
+    assert entries["blogs.sweep_confirmations"]["schedule"] == 60.0
+    assert {"organisms.sweep_images", "blogs.sweep_covers", "ops.cleanup"} <= set(entries)  # settings' entries stay
+    app.loader.import_default_modules()
+    assert "blogs.sweep_confirmations" in app.tasks

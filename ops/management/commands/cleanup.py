@@ -6,13 +6,21 @@ from ops import cleanup
 
 
 class Command(BaseCommand):
-    help = "Delete expired sessions and tokens, old failed images and orphaned media files. Safe to run any time."
+    help = (
+        "Delete expired sessions and tokens, old failed images, orphaned media files and subscribers who never"
+        " confirmed. Safe to run any time."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Count what would go; delete nothing.")
         parser.add_argument("--failed-image-days", type=int, default=30)
         parser.add_argument("--orphan-grace-hours", type=int, default=24)
-        parser.add_argument("--unconfirmed-subscriber-days", type=int, default=7)
+        parser.add_argument(
+            "--unconfirmed-subscriber-days",
+            type=int,
+            default=7,
+            help="Delete pending subscribers who last asked longer ago than this (never while their link works).",
+        )
 
     def handle(self, *args, dry_run, failed_image_days, orphan_grace_hours, unconfirmed_subscriber_days, **options):
         started = time.monotonic()
