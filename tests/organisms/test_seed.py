@@ -12,7 +12,7 @@ from django.utils import timezone
 from blogs.models import Post, PostStatus, Tag
 from organisms.models import ConservationStatus, Organism
 
-from ..factories import UserFactory
+from ..factories import OrganismFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +136,48 @@ def test_seed_demo_synthetic_records_grow_to_a_larger_target():
     assert synthetic.count() == 250
     assert synthetic.values("scientific_name").distinct().count() == 250
     assert Post.objects.filter(slug__startswith="synthetic-post-").count() == 30
+
+
+def test_seed_demo_if_empty_loads_an_empty_database():
+    output = run("seed_demo", "--if-empty")
+
+    assert Organism.objects.count() >= 60
+    assert Post.objects.count() >= 12
+    assert "0 organisms" not in output
+
+
+def test_seed_demo_if_empty_does_not_bring_back_what_a_curator_deleted():
+    run("seed_demo")
+    Organism.objects.filter(pk__in=Organism.objects.order_by("pk").values("pk")[:5]).delete()
+    Post.objects.filter(pk=Post.objects.order_by("pk").first().pk).delete()
+    before = snapshot()
+
+    output = run("seed_demo", "--if-empty", "--organisms", "10", "--posts", "5")
+
+    assert snapshot() == before
+    assert "nothing loaded" in output
+    assert not Organism.objects.filter(slug__startswith="synthetic-").exists()
+
+
+@pytest.mark.parametrize("existing", [OrganismFactory, PostFactory], ids=["one-organism", "one-post"])
+def test_seed_demo_if_empty_leaves_a_database_with_one_record_alone(existing):
+    existing()
+    before = snapshot()
+
+    output = run("seed_demo", "--if-empty")
+
+    assert snapshot() == before
+    assert "nothing loaded" in output
+
+
+def test_seed_demo_without_if_empty_fills_in_what_was_deleted():
+    run("seed_demo")
+    total = Organism.objects.count()
+    Organism.objects.order_by("pk").first().delete()
+
+    run("seed_demo")
+
+    assert Organism.objects.count() == total
 
 
 # --- ensure_curator ---
