@@ -1,6 +1,6 @@
 # BioMuseum: `make run` serves the API with demo data; `make test` runs the whole suite.
 # Both set everything up first (virtualenv, packages, a local .env with a generated secret).
-# `make bench` (QUICK=1 for a short run) runs the benchmark suite in bench/.
+# `make bench` (QUICK=1 for a short run) runs the benchmark suite in bench/; `make bench-jobs` the jobs one.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 MANAGE := $(BIN)/python manage.py
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format migrate bench clean
+.PHONY: setup run test lint format migrate bench bench-jobs clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ migrate: setup
 
 run: migrate
 	$(MANAGE) collectstatic --noinput -v0
-	$(MANAGE) seed_demo
+	$(MANAGE) seed_demo --if-empty
 	$(MANAGE) ensure_curator --base-url http://127.0.0.1:$${PORT:-8000}
 	@echo "Serving on http://127.0.0.1:$${PORT:-8000}/api/v1/organisms/ (Ctrl-C to stop)"
 	$(BIN)/gunicorn biomuseum.wsgi --config gunicorn.conf.py
@@ -37,6 +37,9 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
+
+bench-jobs: setup
+	$(BIN)/python bench/jobs.py $(if $(QUICK),--quick)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -24,7 +24,6 @@ import logging
 import secrets
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,15 +35,17 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from django.conf import settings
 from django.core.cache import caches
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
 from django.urls import Resolver404, resolve
 from django.utils.http import parse_etags
 from django_redis.cache import RedisCache
 
-from ops.metrics import count_page_cache
+from ops.metrics import count_page_cache, page_cache_counts
 from ops.requestids import ENVIRON_KEY, request_id_from
 
-from . import ratelimits
+from . import localpages, ratelimits
 from .queryparams import PAGINATION_PARAMS, is_tracking_param
 
 logger = logging.getLogger("biomuseum.pagecache")
@@ -142,6 +143,8 @@ def bump(*families: str) -> bool:
         _unsaved_bumps.update(failed)
     if failed:
         logger.warning("page cache generations not saved, retrying on the next request: %s", sorted(failed))
+    elif isinstance(cache, RedisCache):
+        localpages.announce(cache.client.get_client(write=True))  # every process drops its copies first
     return not failed
 
 
@@ -157,26 +160,22 @@ def generations() -> dict[str, int | None]:
 
 # --- statistics (per process; the ops app gathers them) ---
 
-_stats: Counter = Counter()
-_stats_lock = threading.Lock()
-
 
 def _count(route: str, outcome: str) -> None:
-    with _stats_lock:
-        _stats[(route, outcome)] += 1
-    count_page_cache(route, outcome)  # the same counts, summed over every worker, in /ops/metrics
+    count_page_cache(route, outcome)  # this worker's counts, and (in /ops/metrics) every worker's
 
 
 def stats() -> dict:
-    with _stats_lock:
-        counts = dict(_stats)
+    counts = page_cache_counts()
     by_route: dict[str, dict] = {}
     for (route, outcome), value in counts.items():
         by_route.setdefault(route, {"hit": 0, "miss": 0, "bypass": 0, "render": 0})[outcome] = value
     for numbers in by_route.values():
         looked_up = numbers["hit"] + numbers["miss"]
         numbers["hit_ratio"] = round(numbers["hit"] / looked_up, 4) if looked_up else None
-    return {"routes": by_route, "generations": generations()}
+    cache = caches["default"]
+    layer = localpages.layer_for(cache) if isinstance(cache, RedisCache) else None
+    return {"routes": by_route, "generations": generations(), "local": layer.stats() if layer else None}
 
 
 # --- entries ---
@@ -256,8 +255,9 @@ class RedisStore(CacheStore):
     local counters = tonumber(ARGV[1])
     local out = {}
     for i = 1, counters do
-        out[i] = redis.call('INCR', KEYS[i])
-        if out[i] == 1 then redis.call('EXPIRE', KEYS[i], ARGV[i + 1]) end
+        local by = tonumber(ARGV[counters + i + 1])
+        out[i] = redis.call('INCRBY', KEYS[i], by)
+        if out[i] == by then redis.call('EXPIRE', KEYS[i], ARGV[i + 1]) end
     end
     for i = counters + 1, #KEYS do
         out[i] = redis.call('GET', KEYS[i])
@@ -269,32 +269,56 @@ class RedisStore(CacheStore):
         super().__init__(cache)
         self.client = cache.client
         self.script = self.client.get_client(write=True).register_script(self.LOOKUP)
+        self.local = localpages.layer_for(cache)
 
     def lookup(self, request, key: str | None, generation_keys: list[str]) -> tuple[dict, ratelimits.Decision]:
         counted = settings.RATELIMIT_ENABLE and not request.META.get("biomuseum.warmup")
         windows = ratelimits.windows(request, "public-read") if counted else []
         names = [*generation_keys, *([key] if key else [])]
         make_key = self.client.make_key
-        values = self.script(
-            keys=[*(make_key(window.cache_key) for window in windows), *(make_key(name) for name in names)],
-            args=[len(windows), *(window.period + 5 for window in windows)],
-        )
+        keys = [*(make_key(window.cache_key) for window in windows), *(make_key(name) for name in names)]
+        args = [len(windows), *(window.period + 5 for window in windows), *([1] * len(windows))]
+        local = self.local.counts if self.local is not None and windows else None
+        if local is not None and local.has_unsent(windows):
+            # This process answered some of the client's requests itself (biomuseum.localpages) and has not
+            # sent their counts yet: add them, with none on their way meanwhile, so the verdict is exact.
+            with local.sending:
+                values = self.script(keys=keys, args=args)
+                counts = local.with_unsent(windows, values[: len(windows)])
+        else:
+            values = self.script(keys=keys, args=args)
+            counts = values[: len(windows)]
+        if local is not None:
+            local.observe(windows, values[: len(windows)])
         decode = self.client.decode
         found = {name: decode(value) for name, value in zip(names, values[len(windows) :], strict=True) if value}
-        return found, ratelimits.decide(windows, values[: len(windows)])
+        return found, ratelimits.decide(windows, counts)
 
 
 _stores: dict[int, CacheStore] = {}
+_thread = threading.local()
+_caches_epoch = [0]  # moves when the CACHES setting does (tests): every thread looks its cache up again
 
 
 def _store() -> CacheStore:
-    """One store per cache object (Django keeps one per thread)."""
+    """One store per cache object (Django keeps one per thread), remembered per thread: looking the cache up
+    in `caches` costs more than the rest of a local hit."""
+    kept = getattr(_thread, "store", None)
+    if kept is not None and kept[0] == _caches_epoch[0]:
+        return kept[1]
     cache = caches["default"]
     store = _stores.get(id(cache))
     if store is None or store.cache is not cache:
         store = RedisStore(cache) if isinstance(cache, RedisCache) else CacheStore(cache)
         _stores[id(cache)] = store
+    _thread.store = (_caches_epoch[0], store)
     return store
+
+
+@receiver(setting_changed)
+def _caches_changed(setting: str, **kwargs) -> None:
+    if setting == "CACHES":
+        _caches_epoch[0] += 1
 
 
 # --- the WSGI wrapper ---
@@ -325,6 +349,14 @@ class PageCacheApp:
 
         store = _store()
         request = SimpleNamespace(META=environ, method=environ["REQUEST_METHOD"])
+        local = getattr(store, "local", None)
+        if key is not None and local is not None and not _unsaved_bumps:
+            kept = _from_local(local, route, key, request, now)
+            if kept is not None:
+                entry, decision = kept
+                _count(route.name, "hit")
+                extra = [*_extra_headers(environ, request_id, decision), ("X-Cache", "HIT")]
+                return self._send(start_response, entry.respond(environ, now), extra)
         generation_keys = [generation_key(family) for family in route.policy.families]
         try:
             self._save_unsaved_bumps()
@@ -341,14 +373,12 @@ class PageCacheApp:
         if key is None:
             _count(route.name, "bypass")
             return self.application(environ, _adding(start_response, limits))
-        # Headers Django would have added to a page it rendered for this very request (ops.wsgi adds
-        # X-Request-ID itself when it wraps this application).
-        extra = [*limits, *_cors_headers(environ)]
-        if ENVIRON_KEY not in environ:
-            extra.append(("X-Request-ID", request_id))
+        extra = _extra_headers(environ, request_id, decision)
 
         entry = found.get(key)
         if isinstance(entry, Entry) and entry.fresh(tokens, now):
+            if local is not None:
+                local.put(key, entry)
             _count(route.name, "hit")
             return self._send(start_response, entry.respond(environ, now), [*extra, ("X-Cache", "HIT")])
 
@@ -361,6 +391,8 @@ class PageCacheApp:
         if entry is not None:
             if owner:
                 store.cache.delete(lock_key)
+            if local is not None:
+                local.put(key, entry)
             return self._send(start_response, entry.respond(environ, time.time()), [*extra, ("X-Cache", "HIT")])
         _count(route.name, "render")
         try:
@@ -394,6 +426,9 @@ class PageCacheApp:
                 expires_at = min(expires_at, upcoming.timestamp())
         entry = Entry.build(headers, body, tokens, expires_at)
         store.cache.set(key, entry, timeout=max(1, int(expires_at - now)))
+        local = getattr(store, "local", None)
+        if local is not None:
+            local.put(key, entry)
         return self._send(start_response, entry.respond(environ, time.time()), [*extra, ("X-Cache", "MISS")])
 
     def _tokens(self, store: CacheStore, found: dict, generation_keys: list[str]) -> tuple[int, ...]:
@@ -448,6 +483,29 @@ class PageCacheApp:
         headers += [(name, value) for name, value in extra if name != "Retry-After"]
         start_response("429 Too Many Requests", [*headers, ("Retry-After", str(retry_after))])
         return [body]
+
+
+def _from_local(local, route: Route, key: str, request, now: float):
+    """(entry, rate decision) when this process may answer from its own copy, else None."""
+    tokens = local.tokens()
+    if tokens is None:
+        return None
+    entry = local.get(key)
+    if entry is None or not entry.fresh(tuple(tokens.get(family) for family in route.policy.families), now):
+        return None
+    if not settings.RATELIMIT_ENABLE or request.META.get("biomuseum.warmup"):
+        return entry, ratelimits.Decision(limited=False)
+    decision = local.counts.take(ratelimits.windows(request, "public-read"))
+    return None if decision is None else (entry, decision)
+
+
+def _extra_headers(environ: dict, request_id: str, decision: ratelimits.Decision) -> list[tuple[str, str]]:
+    """Headers Django would have added to a page it rendered for this very request (ops.wsgi adds
+    X-Request-ID itself when it wraps this application)."""
+    extra = [*decision.headers().items(), *_cors_headers(environ)]
+    if ENVIRON_KEY not in environ:
+        extra.append(("X-Request-ID", request_id))
+    return extra
 
 
 def _has_session(environ: dict) -> bool:

@@ -51,8 +51,7 @@ def policies() -> dict[str, Policy]:
         # Confirm and unsubscribe links. Fail open: an outage must never stop anyone unsubscribing.
         "subscription-link": Policy(
             key="ip",
-            # The default stands until settings.py reads RATELIMIT_SUBSCRIPTION_LINK from the environment.
-            rates=rates.get("subscription-link", ("20/m", "200/h")),
+            rates=rates["subscription-link"],
             fail_open=True,
             methods=("GET", "HEAD", "POST"),
         ),
@@ -145,11 +144,7 @@ def windows(request, name: str) -> list[Window]:
         value = _SIMPLE_KEYS[policy.key](request)
     else:
         value = import_string(policy.key)(name, request)
-    now = int(time.time())
-    return [
-        Window(cache_key, limit, period, window_end - now)
-        for cache_key, limit, period, window_end in _windows_of(name, value, policy.rates, policy.methods, now)
-    ]
+    return list(_windows_of(name, value, policy.rates, policy.methods, int(time.time())))
 
 
 @lru_cache(maxsize=4096)
@@ -166,13 +161,14 @@ def _forget_settings(**kwargs) -> None:
 
 
 @lru_cache(maxsize=2048)
-def _windows_of(name: str, value: str, rates: tuple, methods: tuple, now: int) -> tuple:
+def _windows_of(name: str, value: str, rates: tuple, methods: tuple, now: int) -> tuple[Window, ...]:
     """Hashing keys is the costly part; for one client they change only when a window does (cached per second)."""
     found = []
     for rate in rates:
         limit, period = _split_rate(rate)
         window_end = _get_window(value, period)
-        found.append((_make_cache_key(name, window_end, rate, value, list(methods)), limit, period, window_end))
+        cache_key = _make_cache_key(name, window_end, rate, value, list(methods))
+        found.append(Window(cache_key, limit, period, window_end - now))
     return tuple(found)
 
 

@@ -275,6 +275,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BioMuseum <newslette
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=100)
 EMAIL_CLAIM_TIMEOUT = env.int("EMAIL_CLAIM_TIMEOUT", default=600)
+EMAIL_MAX_ATTEMPTS = env.int("EMAIL_MAX_ATTEMPTS", default=5)  # then a delivery is marked failed
 SUBSCRIPTION_CONFIRM_MAX_AGE = env.int("SUBSCRIPTION_CONFIRM_MAX_AGE", default=3 * 86400)
 NOTIFY_WINDOW = env.int("NOTIFY_WINDOW", default=2 * 86400)  # older posts are never announced late
 POST_URL_TEMPLATE = env.str("POST_URL_TEMPLATE", default="{base}/api/v1/posts/{slug}/")
@@ -294,6 +295,7 @@ RATELIMITS = {
     "staff-write": tuple(env.list("RATELIMIT_STAFF_WRITE", default=["120/m"])),
     "subscribe-ip": tuple(env.list("RATELIMIT_SUBSCRIBE_IP", default=["10/h"])),
     "subscribe-address": tuple(env.list("RATELIMIT_SUBSCRIBE_ADDRESS", default=["3/h"])),
+    "subscription-link": tuple(env.list("RATELIMIT_SUBSCRIPTION_LINK", default=["20/m", "200/h"])),
 }
 
 # --- Page cache ---
@@ -305,6 +307,9 @@ PAGE_CACHE_STALE_WHILE_REVALIDATE = env.int("PAGE_CACHE_STALE_WHILE_REVALIDATE",
 PAGE_CACHE_STALE_IF_ERROR = env.int("PAGE_CACHE_STALE_IF_ERROR", default=600)
 PAGE_CACHE_LOCK_WAIT = env.float("PAGE_CACHE_LOCK_WAIT", default=2.0)
 PAGE_CACHE_OUTAGE_BACKOFF = env.float("PAGE_CACHE_OUTAGE_BACKOFF", default=5.0)
+# On Redis, pages each web process keeps in memory (a hit then needs no round trip; see biomuseum/localpages.py).
+# 0 turns the local copies off.
+PAGE_CACHE_LOCAL_ENTRIES = env.int("PAGE_CACHE_LOCAL_ENTRIES", default=500)
 GZIP_MIN_BYTES = 1024
 
 # --- Ops ---
@@ -332,6 +337,7 @@ if SENTRY_DSN:
 # --- Logging ---
 # One line per record on stdout: JSON (LOG_FORMAT=json, the default without DEBUG) or console lines.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_BATCH_SECONDS = env.float("LOG_BATCH_SECONDS", default=0.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -340,7 +346,14 @@ LOGGING = {
         "console": {"()": "ops.logs.ConsoleFormatter"},
     },
     "filters": {"error_ids": {"()": "ops.errorids.ErrorIdLogFilter"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}},
+    "handlers": {
+        "stdout": {
+            "class": "ops.logs.BatchingStreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "interval": LOG_BATCH_SECONDS,  # gunicorn.conf.py: 0.05; elsewhere 0, every line at once
+        }
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {
         # ops.wsgi writes one access line per request; these would repeat it.

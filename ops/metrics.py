@@ -10,8 +10,11 @@ Labels stay bounded: routes are URL names (never raw paths; "unmatched" for path
 matches, "static" for static files), methods the standard ones.
 """
 
+import collections
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -68,25 +71,84 @@ REDIS_POOL = Gauge(
     multiprocess_mode="livesum",
 )
 
+# Requests only queue what they observed (a deque append is atomic and takes no lock); `flush` records it
+# into prometheus_client, whose multiprocess values take one process-wide lock per update: with many
+# threads serving, that lock, taken three times per request, cost more than the rest of a cache hit. A
+# background thread flushes every FLUSH_EVERY seconds, and every reader (a scrape, /ops/pools/) first.
+FLUSH_EVERY = 0.05
+_queued: deque = deque()
+_flush_lock = threading.Lock()
+_flusher_started = False
 # .labels() validates and locks on every call; the children, once made, are kept here.
 _request_children: dict[tuple[str, str, str], Histogram] = {}
 _page_cache_children: dict[tuple[str, str], Counter] = {}
+_page_cache_counts: collections.Counter = collections.Counter()  # this process's, for /ops/pools/
 
 
 def record_request(route: str, method: str, status: str, seconds: float) -> None:
-    key = (route, method, status)
-    child = _request_children.get(key)
-    if child is None:
-        child = _request_children[key] = HTTP_DURATION.labels(*key)
-    child.observe(seconds)
+    _queued.append((route, method, status, seconds))
+    if not _flusher_started:
+        _start_flusher()
 
 
 def count_page_cache(route: str, outcome: str) -> None:
-    key = (route, outcome)
-    child = _page_cache_children.get(key)
-    if child is None:
-        child = _page_cache_children[key] = PAGE_CACHE.labels(*key)
-    child.inc()
+    _queued.append((route, outcome))
+    if not _flusher_started:
+        _start_flusher()
+
+
+def flush() -> None:
+    """Record everything queued so far."""
+    with _flush_lock:
+        while True:
+            try:
+                item = _queued.popleft()
+            except IndexError:
+                return
+            if len(item) == 4:
+                key, seconds = item[:3], item[3]
+                child = _request_children.get(key)
+                if child is None:
+                    child = _request_children[key] = HTTP_DURATION.labels(*key)
+                child.observe(seconds)
+            else:
+                child = _page_cache_children.get(item)
+                if child is None:
+                    child = _page_cache_children[item] = PAGE_CACHE.labels(*item)
+                child.inc()
+                _page_cache_counts[item] += 1
+
+
+def page_cache_counts() -> dict[tuple[str, str], int]:
+    """This process's page-cache outcomes by (route, outcome)."""
+    flush()
+    with _flush_lock:
+        return dict(_page_cache_counts)
+
+
+def _start_flusher() -> None:
+    global _flusher_started
+    with _flush_lock:
+        if _flusher_started:
+            return
+        _flusher_started = True
+    threading.Thread(target=_flush_forever, name="metrics-flusher", daemon=True).start()
+
+
+def _forked() -> None:
+    global _flusher_started, _flush_lock
+    _flusher_started = False  # threads do not survive a fork: a worker starts its own
+    _flush_lock = threading.Lock()
+    _queued.clear()  # the parent's observations are the parent's to record
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(FLUSH_EVERY)
+        flush()
 
 
 def method_label(method: str) -> str:
@@ -196,6 +258,7 @@ class _Merged:
 
 def render() -> bytes:
     """The Prometheus text exposition of every worker's metrics plus the scrape-time values."""
+    flush()
     refresh_pool_gauges()
     if multiprocess():
         registry = CollectorRegistry()
@@ -208,6 +271,7 @@ def render() -> bytes:
 
 def page_cache_totals() -> dict[str, int]:
     """Page-cache outcomes summed over every worker (from the metrics), for /ops/pools/."""
+    flush()
     if multiprocess():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)

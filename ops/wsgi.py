@@ -18,7 +18,7 @@ from biomuseum.clientip import client_ip
 from biomuseum.errors import is_json_path
 
 from .errorids import sentry_event_id
-from .logs import AccessRecord
+from .logs import write_access_line
 from .metrics import method_label, record_request, route_name
 from .requestids import ENVIRON_KEY, current_request_id, request_id_from
 from .views import health_body
@@ -96,8 +96,7 @@ class RequestContextApp:
             }
             if answered[1] is not None:
                 fields["cache"] = answered[1]
-            line = AccessRecord(ACCESS_LOGGER, "%s %s %s %sms", (method, path, status, milliseconds), fields)
-            access_logger.handle(line)
+            write_access_line(access_logger, "%s %s %s %sms", (method, path, status, milliseconds), fields)
 
     @staticmethod
     def _health(environ: dict, start) -> list[bytes]:

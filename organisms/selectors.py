@@ -1,6 +1,8 @@
 """Reads of the catalogue. Each returns a queryset already shaped for its caller."""
 
+from django.db import connection
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Collate, Upper
 
 from biomuseum.imagefields import ImageStatus
 from blogs.models import Post
@@ -50,6 +52,14 @@ def organism_detail_queryset(*, include_unpublished: bool = False) -> QuerySet:
 
 def organism_autocomplete(*, query: str, limit: int = 10) -> list[Organism]:
     """Suggestions for a search box: exact matches first, then prefixes, then word starts."""
+    published = Organism.objects.published().only("id", "slug", "common_name", "scientific_name")
+    if connection.vendor != "postgresql":
+        return _autocomplete_ranked(published, query, limit)
+    return _autocomplete_by_tier(published, query, limit)
+
+
+def _autocomplete_ranked(published: QuerySet, query: str, limit: int) -> list[Organism]:
+    """The portable form: one query ranks every match (fine for a catalogue of thousands, not of 100k)."""
     rank = Case(
         When(Q(common_name__iexact=query) | Q(scientific_name__iexact=query), then=Value(0)),
         When(Q(common_name__istartswith=query) | Q(scientific_name__istartswith=query), then=Value(1)),
@@ -57,15 +67,43 @@ def organism_autocomplete(*, query: str, limit: int = 10) -> list[Organism]:
         output_field=IntegerField(),
     )
     matches = (
-        Organism.objects.published()
-        .filter(
+        published.filter(
             Q(common_name__istartswith=query)
             | Q(scientific_name__istartswith=query)
             | Q(common_name__icontains=f" {query}")
             | Q(scientific_name__icontains=f" {query}")
         )
         .annotate(rank=rank)
-        .only("id", "slug", "common_name", "scientific_name")
         .order_by("rank", "scientific_name")
     )
     return list(matches[:limit])
+
+
+def _autocomplete_by_tier(published: QuerySet, query: str, limit: int) -> list[Organism]:
+    """PostgreSQL: each tier reads at most `limit` rows from an index, and the next runs only if needed.
+
+    Ranking every match first took 40 ms for a two-letter prefix on 100k organisms (thousands of matches);
+    exact names come from the UPPER indexes, prefixes from the "C"-collated ones (migration 0004), in order
+    of the matched name, and word starts (trigram indexes) only when fewer than `limit` came before.
+    """
+    found: dict[int, Organism] = {}
+
+    def take(rows) -> None:
+        for row in rows:
+            if len(found) < limit:
+                found.setdefault(row.pk, row)
+
+    exact = Q(common_name__iexact=query) | Q(scientific_name__iexact=query)
+    take(published.filter(exact).order_by("scientific_name", "pk")[:limit])
+    if len(found) < limit:
+        wanted = limit + len(found)  # the rows already found match these tiers too
+        prefixed = []
+        for field in ("common_name", "scientific_name"):
+            key = Collate(Upper(field), "C")
+            rows = published.annotate(prefix_key=key).filter(prefix_key__startswith=query.upper())
+            prefixed += rows.order_by("prefix_key", "pk")[:wanted]
+        take(sorted(prefixed, key=lambda row: (row.prefix_key, row.pk)))
+    if len(found) < limit:
+        word_start = Q(common_name__icontains=f" {query}") | Q(scientific_name__icontains=f" {query}")
+        take(published.filter(word_start).order_by("scientific_name", "pk")[: limit + len(found)])
+    return list(found.values())

@@ -77,9 +77,13 @@ def _page_cache_off(settings):
 def _fresh_cache():
     from django.core.cache import cache
 
+    from biomuseum import localpages
+
     cache.clear()
+    localpages.forget_all()  # the web process's own copies, emptied with the cache behind its back
     yield
     cache.clear()
+    localpages.forget_all()
 
 
 @pytest.fixture

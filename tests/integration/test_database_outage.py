@@ -4,6 +4,7 @@ prompt 503 JSON with an error id, and everything recovers when the database is b
 
 import json
 import secrets
+import time
 
 import pytest
 
@@ -72,6 +73,10 @@ def test_database_outage_degrades_and_recovers(tmp_path, database):
             if status == 200:
                 break
         assert status == 200 and json.loads(body)["scientific_name"] == "Panthera uncia"
+        for _ in range(20):  # readiness checks on its own connection, with its own short timeout
+            if http("GET", server.url + "/ops/ready/")[0] == 200:
+                break
+            time.sleep(0.1)
         assert http("GET", server.url + "/ops/ready/")[0] == 200
     finally:
         server.stop()

@@ -1,6 +1,7 @@
 """/ops/metrics on a real gunicorn with two workers: every worker's requests are counted, whichever answers."""
 
 import json
+import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -41,6 +42,10 @@ def test_metrics_add_up_every_workers_requests(tmp_path):
             assert http("GET", server.url + "/api/health")[0] == 200
             sent += 1
         assert len({line["pid"] for line in health_lines(log_path)}) == 2, "one worker answered everything"
+        # Workers record what they served at most ops.metrics.FLUSH_EVERY (0.05 s) later: wait for that once.
+        deadline = time.monotonic() + 5
+        while counted(server, "api-health") != sent and time.monotonic() < deadline:
+            time.sleep(0.05)
         scrapes = [counted(server, "api-health") for _ in range(20)]
     finally:
         server.stop()

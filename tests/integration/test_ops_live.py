@@ -151,7 +151,12 @@ def test_ops_live_request_id_of_an_upload_is_on_the_workers_log_lines_for_its_jo
         return current if current["status"] in ("ready", "failed") else None
 
     assert wait_until(settled, timeout=90, what="the image job")["status"] == "ready"
-    job_lines = [line for line in json_lines(live.worker.log_path) if line.get("task") == "organisms.process_image"]
+
+    def finished_job_lines() -> list[dict] | None:
+        lines = [line for line in json_lines(live.worker.log_path) if line.get("task") == "organisms.process_image"]
+        return lines if any(line["message"].startswith("image job ready") for line in lines) else None
+
+    job_lines = wait_until(finished_job_lines, timeout=10, what="the worker's line for the finished job")
     assert any(line["message"].startswith("image job ready") for line in job_lines), job_lines
     assert {line["request_id"] for line in job_lines} == {request_id}
     access = [line for line in json_lines(live.web.log_path) if line.get("logger") == "biomuseum.access"]

@@ -159,3 +159,73 @@ def test_tasks_run_in_process_log_with_the_enqueuing_request_id(json_log):
         current_request_id.reset(token)
     line = next(line for line in json_log() if line["message"] == "inside the task")
     assert line["request_id"] == "req-abcdef12"
+
+
+@pytest.fixture
+def stdout_handler():
+    """A logger whose only way out is a BatchingStreamHandler with the JSON format, as deployed."""
+    import io
+
+    from ops.logs import BatchingStreamHandler
+
+    stream = io.StringIO()
+    handler = BatchingStreamHandler(stream, interval=0.05)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    yield handler, stream
+    root.handlers[:], root.level = saved[0], saved[1]
+
+
+def test_batching_handler_queues_info_and_writes_warnings_at_once_in_order(stdout_handler):
+    handler, stream = stdout_handler
+    handler.interval = 60  # its flusher thread stays out of the way of this test
+    log = logging.getLogger("tests.batching")
+    log.info("first")
+    log.info("second")
+    assert stream.getvalue() == ""  # queued, not yet written
+    log.warning("third")
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["first", "second", "third"]
+
+
+def test_batching_handler_writes_queued_lines_within_its_interval(stdout_handler):
+    import time
+
+    handler, stream = stdout_handler
+    logging.getLogger("tests.batching").info("soon")
+    deadline = time.monotonic() + 5
+    while "soon" not in stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert json.loads(stream.getvalue())["message"] == "soon"
+
+
+def test_access_line_written_directly_matches_the_one_through_logging(stdout_handler):
+    from ops.logs import _direct_json_handler, write_access_line
+
+    handler, stream = stdout_handler
+    access = logging.getLogger("biomuseum.access")
+    fields = {"method": "GET", "path": "/x", "route": "r", "status": 200, "duration_ms": 0.5, "client_ip": "::1"}
+    token = current_request_id.set("req-12345678")
+    root = logging.getLogger()
+    captured_by_pytest, root.handlers[:] = root.handlers[:], [handler]  # pytest adds its own during a test
+    try:
+        assert _direct_json_handler(access) is handler  # the deployed topology: the direct way
+        write_access_line(access, "%s %s %s %sms", ("GET", "/x", "200", 0.5), fields)
+        handler.flush()
+        direct = json.loads(stream.getvalue())
+        extra = logging.StreamHandler(sys.stderr)  # a second handler: the line must go through logging
+        access.addHandler(extra)
+        extra.setLevel(logging.CRITICAL)
+        assert _direct_json_handler(access) is None
+        write_access_line(access, "%s %s %s %sms", ("GET", "/x", "200", 0.5), fields)
+        access.removeHandler(extra)
+        handler.flush()
+        through_logging = json.loads(stream.getvalue().splitlines()[1])
+    finally:
+        current_request_id.reset(token)
+        root.handlers[:] = captured_by_pytest
+    assert direct.pop("time")[:4] == through_logging.pop("time")[:4]
+    assert direct == through_logging
+    assert direct["request_id"] == "req-12345678" and direct["message"] == "GET /x 200 0.5ms"

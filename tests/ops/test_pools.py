@@ -57,11 +57,16 @@ def test_pools_database_reports_what_applies(client):
         assert "no connection pool" in body["detail"]
 
 
-def test_pools_worker_and_page_cache_sections(client):
+def test_pools_worker_and_page_cache_sections(client, settings):
     body = client.get("/ops/pools/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").json()
     assert isinstance(body["worker"]["pid"], int)
-    assert set(body["page_cache"]) == {"this_worker", "all_workers", "generations"}
+    assert set(body["page_cache"]) == {"this_worker", "all_workers", "generations", "local_copies"}
     assert "hit_ratio" in body["page_cache"]["this_worker"]
+    local = body["page_cache"]["local_copies"]  # on Redis only: the in-process cache is local already
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        assert set(local) == {"entries", "max_entries", "lease", "lease_lapses"}
+    else:
+        assert local is None
     assert body["celery"] == {"broker": "not configured (tasks run in-process)"}
 
 
