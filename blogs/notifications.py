@@ -207,7 +207,7 @@ def _notification(delivery: Delivery, post: Post) -> EmailMultiAlternatives:
 
 def max_attempts() -> int:
     # The default stands until settings.py reads EMAIL_MAX_ATTEMPTS from the environment.
-    return getattr(settings, "EMAIL_MAX_ATTEMPTS", 5)
+    return settings.EMAIL_MAX_ATTEMPTS
 
 
 def _pending_or_failed() -> Case:
