@@ -5,6 +5,7 @@ import os
 import platform
 import re
 import resource
+import secrets
 import shutil
 import subprocess
 import sys
@@ -113,20 +114,33 @@ def _documented_variables() -> set[str]:
 
 
 def page_cache_emptier(redis_url: str):
-    """A function that empties the bench's Redis database but for the page cache's generation tokens.
-
-    After it, a request is a plain miss: the page is rendered and stored, as for a URL nobody asked for yet.
-    (Were the tokens deleted too, every request would also pay for starting new generations.)
+    """A function after which every page is a plain miss, as after an edit: new generation tokens, announced
+    to each server process (which drops its local copies: biomuseum/localpages.py) and acknowledged, as a
+    write's bump is; the stored pages are deleted too. (Deleting the tokens instead would make every request
+    also pay for starting new generations; deleting only the pages would leave each process's own copies.)
     """
+    from biomuseum.localpages import announce
+
     client = redis.Redis.from_url(redis_url)
     script = client.register_script(
         """
+        local n = 0
         for _, key in ipairs(redis.call('KEYS', '*')) do
-            if not string.find(key, ':pc:gen:', 1, true) then redis.call('DEL', key) end
+            if string.find(key, ':pc:gen:', 1, true) then
+                n = n + 1
+                redis.call('SET', key, string.format('%d', tonumber(ARGV[1]) + n))
+            else
+                redis.call('DEL', key)
+            end
         end
         """
     )
-    return script
+
+    def empty() -> None:
+        script(args=[secrets.randbits(48)])
+        announce(client)
+
+    return empty
 
 
 GUNICORN_SETTINGS = (

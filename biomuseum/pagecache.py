@@ -191,10 +191,13 @@ class Entry:
     gzip_body: bytes | None
 
     @classmethod
-    def build(cls, headers: list[tuple[str, str]], body: bytes, tokens: tuple[int, ...], expires_at: float) -> "Entry":
+    def build(
+        cls, headers: list[tuple[str, str]], body: bytes, tokens: tuple[int, ...], expires_at: float, compress=True
+    ) -> "Entry":
         kept = tuple((name, value) for name, value in headers if name.lower() not in PER_REQUEST_HEADERS)
         digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-        compressed = gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= settings.GZIP_MIN_BYTES else None
+        compress = compress and len(body) >= settings.GZIP_MIN_BYTES
+        compressed = gzip.compress(body, compresslevel=6, mtime=0) if compress else None
         return cls(tokens, expires_at, kept, digest, body, compressed)
 
     def fresh(self, tokens: tuple[int, ...], now: float) -> bool:
@@ -345,7 +348,7 @@ class PageCacheApp:
         now = time.time()
         if now < self.outage_until:
             _count(route.name, "bypass")
-            return self.application(environ, start_response)
+            return self._render_uncached(environ, start_response, route, now, request_id, ratelimits.Decision(False))
 
         store = _store()
         request = SimpleNamespace(META=environ, method=environ["REQUEST_METHOD"])
@@ -366,13 +369,13 @@ class PageCacheApp:
             logger.warning("page cache unreachable; serving uncached for %ss", settings.PAGE_CACHE_OUTAGE_BACKOFF)
             self.outage_until = now + settings.PAGE_CACHE_OUTAGE_BACKOFF
             _count(route.name, "bypass")
-            return self.application(environ, start_response)
+            return self._render_uncached(environ, start_response, route, now, request_id, ratelimits.Decision(False))
         limits = list(decision.headers().items())
         if decision.limited:
             return self._too_many(start_response, request_id, decision, limits)
         if key is None:
             _count(route.name, "bypass")
-            return self.application(environ, _adding(start_response, limits))
+            return self._render_uncached(environ, start_response, route, now, request_id, decision)
         extra = _extra_headers(environ, request_id, decision)
 
         entry = found.get(key)
@@ -403,7 +406,7 @@ class PageCacheApp:
 
     # --- pieces ---
 
-    def _render_and_store(self, environ, start_response, route, store, key, tokens, now, extra, limits):
+    def _render(self, environ) -> tuple[str, list[tuple[str, str]], bytes]:
         captured = {}
 
         def capture(status, headers, exc_info=None):
@@ -416,14 +419,24 @@ class PageCacheApp:
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()
-        status, headers = captured["status"], captured["headers"]
+        return captured["status"], captured["headers"], body
+
+    def _render_uncached(self, environ, start_response, route, now, request_id, decision):
+        """A public page rendered and not stored (cache off or unreachable, or a representation it does not
+        keep), answered with the HTTP caching a stored page gets: Cache-Control, ETag, 304, Vary, gzip."""
+        status, headers, body = self._render(environ)
+        extra = _extra_headers(environ, request_id, decision)
+        if not _storable(status, headers):
+            return self._send(start_response, (status, headers, body), list(decision.headers().items()))
+        gzip_wanted = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        entry = Entry.build(headers, body, (), _expires_at(route, now), compress=gzip_wanted)
+        return self._send(start_response, entry.respond(environ, time.time()), extra)
+
+    def _render_and_store(self, environ, start_response, route, store, key, tokens, now, extra, limits):
+        status, headers, body = self._render(environ)
         if not _storable(status, headers):
             return self._send(start_response, (status, headers, body), limits)
-        expires_at = now + settings.PAGE_CACHE_TIMEOUT
-        if route.policy.expires is not None:
-            upcoming = route.policy.expires()
-            if upcoming is not None:
-                expires_at = min(expires_at, upcoming.timestamp())
+        expires_at = _expires_at(route, now)
         entry = Entry.build(headers, body, tokens, expires_at)
         store.cache.set(key, entry, timeout=max(1, int(expires_at - now)))
         local = getattr(store, "local", None)
@@ -485,6 +498,16 @@ class PageCacheApp:
         return [body]
 
 
+def _expires_at(route: Route, now: float) -> float:
+    """The page's time to live, cut short by the next scheduled publication for pages that show posts."""
+    expires_at = now + settings.PAGE_CACHE_TIMEOUT
+    if route.policy.expires is not None:
+        upcoming = route.policy.expires()
+        if upcoming is not None:
+            expires_at = min(expires_at, upcoming.timestamp())
+    return expires_at
+
+
 def _from_local(local, route: Route, key: str, request, now: float):
     """(entry, rate decision) when this process may answer from its own copy, else None."""
     tokens = local.tokens()
@@ -526,13 +549,6 @@ def _storable(status: str, headers: list[tuple[str, str]]) -> bool:
         and "set-cookie" not in names
         and names.get("content-type", "").startswith("application/json")
     )
-
-
-def _adding(start_response, extra: list[tuple[str, str]]):
-    def wrapped(status, headers, exc_info=None):
-        return start_response(status, [*headers, *extra], exc_info)
-
-    return wrapped
 
 
 class PrivateAPIResponsesMiddleware:

@@ -125,6 +125,23 @@ def test_page_cache_http_headers_and_304(wsgi):
     assert wsgi("GET", LIST, HTTP_IF_NONE_MATCH='"something-else"').status_code == 200
 
 
+def test_page_cache_off_public_pages_keep_their_http_caching(wsgi, settings):
+    """Rendered and not stored (cache off here; the same path serves a cache outage): headers as if stored."""
+    settings.PAGE_CACHE_ENABLED = False
+    OrganismFactory.create_batch(20)
+    response = wsgi("GET", LIST)
+    assert response.get("X-Cache") is None
+    assert response["Cache-Control"].startswith("public, max-age=")
+    assert "Cookie" not in response["Vary"] and "Accept-Encoding" in response["Vary"]
+    etag = response["ETag"]
+    not_modified = wsgi("GET", LIST, HTTP_IF_NONE_MATCH=etag)
+    assert (not_modified.status_code, not_modified.content) == (304, b"")
+    zipped = wsgi("GET", LIST, HTTP_ACCEPT_ENCODING="gzip")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.content) == response.content
+    assert wsgi("GET", f"{LIST}?colour=red").status_code == 400  # errors pass through untouched
+
+
 def test_page_cache_gzips_large_pages_for_clients_that_accept_it(wsgi):
     OrganismFactory.create_batch(20)
     plain = wsgi("GET", LIST)

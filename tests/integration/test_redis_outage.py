@@ -27,6 +27,7 @@ def test_redis_down_serves_uncached_then_caching_resumes(wsgi, throwaway_redis):
         assert response.status_code == 200
         assert len(response.json()["results"]) == 2
         assert response.get("X-Cache") is None
+        assert response["Cache-Control"].startswith("public") and "Cookie" not in response["Vary"]
     throwaway_redis.start()  # same port, empty
     time.sleep(0.3)  # the outage back-off
     assert [wsgi("GET", LIST)["X-Cache"] for _ in range(2)] == ["MISS", "HIT"]
