@@ -35,8 +35,11 @@ from . import ratelimits
 logger = logging.getLogger("biomuseum.pagecache")
 
 CHANNEL = "pc:bumps"
-TICK = 0.05
+TICK = 0.08
 LEASE = 0.2
+# Tokens are re-read on every bump, and this often besides: one flushed from Redis (no bump announces that)
+# must not keep its pages trusted for long.
+REREAD_EVERY = 1.0
 ACK_TIMEOUT = 0.5
 GIVE_UP = 1.0  # no answer to a ping in this long: the connection is dead, make another
 IDLE_EXIT = 60.0  # a watch nobody asked for in this long stops; the next request starts another
@@ -240,6 +243,7 @@ class _Watch(threading.Thread):
 
     def _follow(self, pubsub, flush) -> None:
         """Until idle: apply every bump, renew the lease each tick, send the rate counts."""
+        reread_at = 0.0
         while time.monotonic() - self.pages.last_used < IDLE_EXIT:
             asked_at = time.monotonic()
             pubsub.ping()
@@ -252,12 +256,19 @@ class _Watch(threading.Thread):
                     acks.append(message["data"])
                 elif message["type"] == "pong":
                     break  # every bump published before the ping has been read
-            self._refresh(asked_at)
+            if acks or asked_at >= reread_at:
+                self._refresh(asked_at)
+                reread_at = asked_at + REREAD_EVERY
+            else:  # no bump since the last reading: the same tokens, a new lease (no MGET)
+                self._renew(asked_at)
             for bump_id in acks:
                 ack_key = _ack_key(bump_id)
                 self.pages.client.pipeline().rpush(ack_key, self.pid).expire(ack_key, 10).execute()
             self._send_counts(flush)
             time.sleep(max(0.0, TICK - (time.monotonic() - asked_at)))
+
+    def _renew(self, asked_at: float) -> None:
+        self._store_lease(self._lease[0], asked_at)
 
     def _refresh(self, asked_at: float) -> None:
         values = self.pages.client.mget([key for _, key in self.generation_keys])
@@ -265,6 +276,9 @@ class _Watch(threading.Thread):
             family: None if value is None else self.pages.decode(value)
             for (family, _), value in zip(self.generation_keys, values, strict=True)
         }
+        self._store_lease(tokens, asked_at)
+
+    def _store_lease(self, tokens: dict[str, int | None], asked_at: float) -> None:
         valid_until = asked_at + self.pages.lease
         if time.monotonic() >= valid_until:  # answered too late to vouch for anything
             self.lapses += 1
