@@ -115,11 +115,11 @@ def _documented_variables() -> set[str]:
 
 def page_cache_emptier(redis_url: str):
     """A function after which every page is a plain miss, as after an edit: new generation tokens, announced
-    to each server process (which drops its local copies: biomuseum/localpages.py) and acknowledged, as a
+    to each server process (which drops its local copies: biomuseum/pagecache/local.py) and acknowledged, as a
     write's bump is; the stored pages are deleted too. (Deleting the tokens instead would make every request
     also pay for starting new generations; deleting only the pages would leave each process's own copies.)
     """
-    from biomuseum.localpages import announce
+    from biomuseum.pagecache.local import announce
 
     client = redis.Redis.from_url(redis_url)
     script = client.register_script(

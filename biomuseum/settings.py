@@ -313,7 +313,7 @@ PAGE_CACHE_STALE_WHILE_REVALIDATE = env.int("PAGE_CACHE_STALE_WHILE_REVALIDATE",
 PAGE_CACHE_STALE_IF_ERROR = env.int("PAGE_CACHE_STALE_IF_ERROR", default=600)
 PAGE_CACHE_LOCK_WAIT = env.float("PAGE_CACHE_LOCK_WAIT", default=2.0)
 PAGE_CACHE_OUTAGE_BACKOFF = env.float("PAGE_CACHE_OUTAGE_BACKOFF", default=5.0)
-# On Redis, pages each web process keeps in memory (a hit then needs no round trip; see biomuseum/localpages.py).
+# On Redis, pages each web process keeps in memory (a hit then needs no round trip; see biomuseum/pagecache/local.py).
 # 0 turns the local copies off.
 PAGE_CACHE_LOCAL_ENTRIES = env.int("PAGE_CACHE_LOCAL_ENTRIES", default=500)
 GZIP_MIN_BYTES = 1024

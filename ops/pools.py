@@ -92,7 +92,7 @@ def page_cache_stats() -> dict:
         "this_worker": {"hits": hits, "misses": misses, "hit_ratio": _ratio(hits, misses), "routes": local["routes"]},
         "all_workers": {**totals, "hit_ratio": _ratio(all_hits, all_misses)},
         "generations": local["generations"],
-        "local_copies": local["local"],  # this worker's pages kept in memory (biomuseum/localpages.py)
+        "local_copies": local["local"],  # this worker's pages kept in memory (biomuseum/pagecache/local.py)
     }
 
 

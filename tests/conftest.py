@@ -77,7 +77,7 @@ def _page_cache_off(settings):
 def _fresh_cache():
     from django.core.cache import cache
 
-    from biomuseum import localpages
+    from biomuseum.pagecache import local as localpages
 
     cache.clear()
     localpages.forget_all()  # the web process's own copies, emptied with the cache behind its back

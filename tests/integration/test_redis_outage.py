@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from biomuseum import localpages
+from biomuseum.pagecache import local as localpages
 from organisms import services
 from tests.factories import OrganismFactory, UserFactory
 

@@ -30,7 +30,7 @@ from collections import deque
 
 from django.conf import settings
 
-from . import ratelimits
+from .. import ratelimits
 
 logger = logging.getLogger("biomuseum.pagecache")
 
@@ -220,7 +220,7 @@ class _Watch(threading.Thread):
             self.stopped = True
 
     def _run(self) -> None:
-        from .pagecache import FAMILIES, generation_key
+        from .generations import FAMILIES, generation_key
 
         self.generation_keys = [(family, self.pages.make_key(generation_key(family))) for family in FAMILIES]
         flush = self.pages.client.register_script(FLUSH_COUNTS)

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 import redis
 
-from biomuseum import localpages, ratelimits
+from biomuseum import ratelimits
+from biomuseum.pagecache import local as localpages
 from organisms import services
 from tests.factories import OrganismFactory
 

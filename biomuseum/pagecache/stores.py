@@ -1,0 +1,103 @@
+"""Where entries live: any Django cache, or Redis in one round trip (page, generations, rate counters)."""
+
+import threading
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django_redis.cache import RedisCache
+
+from .. import ratelimits
+from . import local
+
+# --- where entries live ---
+
+
+class CacheStore:
+    """Any Django cache (the in-process default); a few round trips per lookup."""
+
+    def __init__(self, cache):
+        self.cache = cache
+
+    def lookup(self, request, key: str | None, generation_keys: list[str]) -> tuple[dict, ratelimits.Decision]:
+        warmup = request.META.get("biomuseum.warmup")
+        decision = ratelimits.Decision(limited=False) if warmup else ratelimits.check(request, "public-read")
+        return self.cache.get_many([*generation_keys, *([key] if key else [])]), decision
+
+
+class RedisStore(CacheStore):
+    """django-redis: the rate counters, the page and its generations in one round trip (one Lua call).
+
+    The counters are django-ratelimit's own keys and windows, so the public-read
+    policy counts the same way whether a request is a hit or goes through Django.
+    """
+
+    LOOKUP = """
+    local counters = tonumber(ARGV[1])
+    local out = {}
+    for i = 1, counters do
+        local by = tonumber(ARGV[counters + i + 1])
+        out[i] = redis.call('INCRBY', KEYS[i], by)
+        if out[i] == by then redis.call('EXPIRE', KEYS[i], ARGV[i + 1]) end
+    end
+    for i = counters + 1, #KEYS do
+        out[i] = redis.call('GET', KEYS[i])
+    end
+    return out
+    """
+
+    def __init__(self, cache):
+        super().__init__(cache)
+        self.client = cache.client
+        self.script = self.client.get_client(write=True).register_script(self.LOOKUP)
+        self.local = local.layer_for(cache)
+
+    def lookup(self, request, key: str | None, generation_keys: list[str]) -> tuple[dict, ratelimits.Decision]:
+        counted = settings.RATELIMIT_ENABLE and not request.META.get("biomuseum.warmup")
+        windows = ratelimits.windows(request, "public-read") if counted else []
+        names = [*generation_keys, *([key] if key else [])]
+        make_key = self.client.make_key
+        keys = [*(make_key(window.cache_key) for window in windows), *(make_key(name) for name in names)]
+        args = [len(windows), *(window.period + 5 for window in windows), *([1] * len(windows))]
+        local = self.local.counts if self.local is not None and windows else None
+        if local is not None and local.has_unsent(windows):
+            # This process answered some of the client's requests itself (biomuseum.pagecache.local) and has not
+            # sent their counts yet: add them, with none on their way meanwhile, so the verdict is exact.
+            with local.sending:
+                values = self.script(keys=keys, args=args)
+                counts = local.with_unsent(windows, values[: len(windows)])
+        else:
+            values = self.script(keys=keys, args=args)
+            counts = values[: len(windows)]
+        if local is not None:
+            local.observe(windows, values[: len(windows)])
+        decode = self.client.decode
+        found = {name: decode(value) for name, value in zip(names, values[len(windows) :], strict=True) if value}
+        return found, ratelimits.decide(windows, counts)
+
+
+_stores: dict[int, CacheStore] = {}
+_thread = threading.local()
+_caches_epoch = [0]  # moves when the CACHES setting does (tests): every thread looks its cache up again
+
+
+def _store() -> CacheStore:
+    """One store per cache object (Django keeps one per thread), remembered per thread: looking the cache up
+    in `caches` costs more than the rest of a local hit."""
+    kept = getattr(_thread, "store", None)
+    if kept is not None and kept[0] == _caches_epoch[0]:
+        return kept[1]
+    cache = caches["default"]
+    store = _stores.get(id(cache))
+    if store is None or store.cache is not cache:
+        store = RedisStore(cache) if isinstance(cache, RedisCache) else CacheStore(cache)
+        _stores[id(cache)] = store
+    _thread.store = (_caches_epoch[0], store)
+    return store
+
+
+@receiver(setting_changed)
+def _caches_changed(setting: str, **kwargs) -> None:
+    if setting == "CACHES":
+        _caches_epoch[0] += 1
