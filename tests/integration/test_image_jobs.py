@@ -4,10 +4,8 @@ nothing is made twice, and the worker keeps going."""
 
 import io
 import os
-import struct
 import time
 import uuid
-import zlib
 from pathlib import Path
 
 import pytest
@@ -104,19 +102,6 @@ def noisy_jpeg(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(buffer, "JPEG", quality=40)
     return buffer.getvalue()
-
-
-def blank_png(width: int, height: int) -> bytes:
-    """A real, complete 1-bit PNG of any size that weighs next to nothing: huge dimensions, tiny file."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    compressor = zlib.compressobj(9)
-    row = b"\x00" + b"\xff" * ((width + 7) // 8)
-    pixels = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def rendition_files(stack: JobStack) -> set[str]:
@@ -218,8 +203,12 @@ def test_upload_while_broker_is_down_waits_pending_and_the_sweeper_recovers_it(s
 def test_hostile_uploads_are_refused_or_fail_and_the_worker_keeps_going(stack, token):
     refused = {  # name: (content, declared type, what the message says)
         "bomb.png": (imagefiles.png_claiming(20000, 20000), "image/png", "megapixels"),  # 400 MP in a few bytes
-        "huge.png": (blank_png(8000, 8000), "image/png", "megapixels"),  # a real 64 MP image of a few kilobytes
-        "long.png": (blank_png(40000, 1), "image/png", "no side may exceed"),  # few pixels, one absurd side
+        "huge.png": (
+            imagefiles.blank_png(8000, 8000),
+            "image/png",
+            "megapixels",
+        ),  # a real 64 MP image of a few kilobytes
+        "long.png": (imagefiles.blank_png(40000, 1), "image/png", "no side may exceed"),  # few pixels, one absurd side
         "page.jpg": (b"<!doctype html><html><script>alert(1)</script></html>", "image/jpeg", "not a valid JPEG"),
     }
     for name, (content, content_type, explanation) in refused.items():
