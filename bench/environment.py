@@ -138,9 +138,19 @@ def page_cache_emptier(redis_url: str):
 
     def empty() -> None:
         script(args=[secrets.randbits(48)])
-        announce(client)
+        announce(client, lambda key: f"bm:1:{key}")  # django-redis's keys under settings' KEY_PREFIX
 
     return empty
+
+
+def bump_listeners(redis_url: str | None):
+    """A function counting the processes that follow the page cache's bumps (None without Redis: the
+    token file needs no listeners)."""
+    if not redis_url:
+        return lambda: None
+    client = redis.Redis.from_url(redis_url)
+    database = client.connection_pool.connection_kwargs.get("db", 0)
+    return lambda: client.pubsub_numsub(f"bm:1:pc:bumps@{database}")[0][1]
 
 
 GUNICORN_SETTINGS = (

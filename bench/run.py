@@ -151,6 +151,9 @@ def measure_with_references(
         say("Many connections (wrk, interleaved)")
         crowd = scenarios.crowd_scenario(profile)
         measured.append(scenarios.run_throughput(crowd, servers, profile, tools["wrk"], say))
+
+        say("Bulk write (a separate manage.py process, while the web processes follow bumps)")
+        measured.append(scenarios.run_bulk_write(app, env, environment.bump_listeners(backends.redis_url), say))
     return catalogue
 
 

@@ -293,3 +293,66 @@ def run_cold_start(env: dict[str, str], catalogue: Catalogue, profile: Profile, 
         "met": median < 2,
         "figure": figure,
     }
+
+
+BULK_ROWS = 500
+BULK_WRITE = """
+import json, time
+from django.db import transaction
+from biomuseum.pagecache import bump_stats
+from organisms import services
+from organisms.models import Organism
+ids = list(Organism.objects.filter(slug__startswith="synthetic-").order_by("pk").values_list("pk", flat=True)[:{rows}])
+before = bump_stats()
+started = time.perf_counter()
+with transaction.atomic():
+    changed = services.organism_set_published(
+        organisms=Organism.objects.filter(pk__in=ids), published={published}, user=None
+    )
+seconds = time.perf_counter() - started
+after = bump_stats()
+print(json.dumps({{"changed": changed, "seconds": seconds, "bumps": after["bumps"] - before["bumps"],
+                  "late_acks": after["late_acks"] - before["late_acks"]}}))
+"""
+
+
+def run_bulk_write(app: Server, env: dict[str, str], listeners: Callable[[], int | None], say) -> dict:
+    """What the admin's bulk unpublish and publish cost, from a separate process, with every web process
+    following bumps (each must acknowledge the one bump before the write returns)."""
+    import json
+    import subprocess
+    import sys
+
+    from .environment import ROOT
+
+    send_requests(app.port, [LIST], 400, concurrency=16, time_limit=20)  # every worker serves pages: follows bumps
+    subscribed = listeners()
+    runs = {}
+    for action, published in (("unpublish", False), ("publish", True)):
+        completed = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", BULK_WRITE.format(rows=BULK_ROWS, published=published)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        if completed.returncode:
+            raise RuntimeError(f"bulk {action} failed: {completed.stderr[-2000:]}")
+        runs[action] = json.loads(completed.stdout.strip().splitlines()[-1])
+        run = runs[action]
+        say(f"  bulk {action} of {run['changed']} rows: {run['seconds']:.2f} s, {run['bumps']} bump(s), "
+            f"{run['late_acks']} late acknowledgement(s)")  # fmt: skip
+    met = all(run["seconds"] < 1 and run["bumps"] == 1 and run["late_acks"] == 0 for run in runs.values())
+    figure = "; ".join(
+        f"{action} {run['seconds']:.2f} s, {run['bumps']} bump, {run['late_acks']} late" for action, run in runs.items()
+    )
+    if subscribed is not None:
+        figure += f" ({subscribed} web processes following bumps)"
+    return {
+        "key": "bulk_write",
+        "title": f"bulk write: {BULK_ROWS}-row unpublish, then publish, one transaction each",
+        "kind": "bulk_write",
+        "setup": {"rows": BULK_ROWS, "listeners": subscribed},
+        "runs": {BIOMUSEUM: runs},
+        "summary": {BIOMUSEUM: {action: run["seconds"] for action, run in runs.items()}},
+        "target": "< 1 s each, 1 bump each, 0 late",
+        "met": met,
+        "figure": figure,
+    }

@@ -8,6 +8,8 @@ from pathlib import PurePosixPath
 
 from django.db import models
 
+from .publicstate import PublicState
+
 
 def generated_upload_name(instance: models.Model, filename: str) -> str:
     """Store originals under a generated name: the uploaded name is never trusted or kept.
@@ -27,7 +29,7 @@ class ImageStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class ProcessedImage(models.Model):
+class ProcessedImage(PublicState):
     original = models.ImageField(upload_to=generated_upload_name, width_field="width", height_field="height")
     alt_text = models.CharField(max_length=300, blank=True)
     width = models.PositiveIntegerField(null=True, editable=False)
@@ -45,8 +47,13 @@ class ProcessedImage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    PUBLIC_CONDITION = models.Q(status=ImageStatus.READY)
+
     class Meta:
         abstract = True
+
+    def shows_publicly(self) -> bool:
+        return self.status == ImageStatus.READY  # the job's other states are seen by curators only
 
     def smallest_url(self) -> str:
         """The lightest public file: the smallest JPEG or WebP rendition ("" until processed).

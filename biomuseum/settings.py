@@ -316,6 +316,15 @@ PAGE_CACHE_OUTAGE_BACKOFF = env.float("PAGE_CACHE_OUTAGE_BACKOFF", default=5.0)
 # On Redis, pages each web process keeps in memory (a hit then needs no round trip; see biomuseum/pagecache/local.py).
 # 0 turns the local copies off.
 PAGE_CACHE_LOCAL_ENTRIES = env.int("PAGE_CACHE_LOCAL_ENTRIES", default=500)
+# A process that served no page for this long stops following bumps (and starts again on its next page).
+PAGE_CACHE_WATCH_IDLE_EXIT = env.float("PAGE_CACHE_WATCH_IDLE_EXIT", default=60.0)
+# Without Redis, the generation tokens live in a memory-mapped file that every process on this machine
+# maps (web, worker, beat, manage.py): beside a SQLite database file, else under var/.
+_sqlite_file = DATABASES["default"]["ENGINE"].endswith("sqlite3") and DATABASES["default"]["NAME"] != ":memory:"
+PAGE_CACHE_GENERATIONS_FILE = env.str(
+    "PAGE_CACHE_GENERATIONS_FILE",
+    default=f"{DATABASES['default']['NAME']}.generations" if _sqlite_file else str(VAR_DIR / "pagecache.generations"),
+)
 GZIP_MIN_BYTES = 1024
 
 # --- Ops ---

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from biomuseum.imagefields import ProcessedImage
+from biomuseum.publicstate import PublicState
 
 from .markup import render_markdown
 
@@ -31,7 +32,7 @@ class PostQuerySet(models.QuerySet):
         return self.filter(status=PostStatus.PUBLISHED, published_at__lte=now or timezone.now())
 
 
-class Post(models.Model):
+class Post(PublicState):
     slug = models.SlugField(max_length=160, unique=True)
     title = models.CharField(max_length=200)
     excerpt = models.CharField(max_length=300, blank=True)
@@ -48,6 +49,9 @@ class Post(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PostQuerySet.as_manager()
+
+    PUBLIC_CONDITION = Q(status=PostStatus.PUBLISHED)
+    PRIVATE_FIELDS = frozenset({"notifications_queued_at"})
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -71,6 +75,9 @@ class Post(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("post-detail", kwargs={"slug": self.slug})
+
+    def shows_publicly(self) -> bool:
+        return self.status == PostStatus.PUBLISHED  # scheduled ones too: their time shapes cached pages
 
     @property
     def is_public(self) -> bool:

@@ -220,6 +220,7 @@ class _ScrapeTimeCollector:
             for queue, depth in sorted(depths.items()):
                 family.add_metric([queue], depth)
             yield family
+        yield from _bump_families()
         outcomes = broker.task_outcomes_bounded()
         if outcomes:
             family = CounterMetricFamily(
@@ -229,6 +230,24 @@ class _ScrapeTimeCollector:
             for (task, outcome), count in sorted(outcomes.items()):
                 family.add_metric([task, outcome], count)
             yield family
+
+
+def _bump_families() -> Iterable[Metric]:
+    from biomuseum.pagecache import bump_stats
+
+    stats = bump_stats()
+    if stats.get("bumps") is None:
+        return
+    bumps = CounterMetricFamily(
+        "biomuseum_page_cache_bumps", "Generation bumps (one per committed transaction that changed public pages)."
+    )
+    bumps.add_metric([], stats["bumps"])
+    yield bumps
+    late = CounterMetricFamily(
+        "biomuseum_page_cache_late_acks", "Subscribed processes that did not acknowledge a bump within the wait."
+    )
+    late.add_metric([], stats["late_acks"])
+    yield late
 
 
 class _Merged:

@@ -92,6 +92,8 @@ def page_cache_stats() -> dict:
         "this_worker": {"hits": hits, "misses": misses, "hit_ratio": _ratio(hits, misses), "routes": local["routes"]},
         "all_workers": {**totals, "hit_ratio": _ratio(all_hits, all_misses)},
         "generations": local["generations"],
+        # every process's bumps, and subscribed processes that did not acknowledge one in time
+        "bumps": local["bumps"],
         "local_copies": local["local"],  # this worker's pages kept in memory (biomuseum/pagecache/local.py)
     }
 

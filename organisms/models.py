@@ -3,6 +3,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 
 from biomuseum.imagefields import ProcessedImage
+from biomuseum.publicstate import PublicState
 
 
 class ConservationStatus(models.TextChoices):
@@ -35,7 +36,7 @@ class OrganismQuerySet(models.QuerySet):
         return self.filter(is_published=True)
 
 
-class Organism(models.Model):
+class Organism(PublicState):
     slug = models.SlugField(max_length=140, unique=True)
     common_name = models.CharField(max_length=200)
     scientific_name = models.CharField(max_length=200, unique=True)
@@ -56,6 +57,8 @@ class Organism(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganismQuerySet.as_manager()
+
+    PUBLIC_CONDITION = models.Q(is_published=True)
 
     class Meta:
         ordering = ["scientific_name"]
@@ -78,6 +81,9 @@ class Organism(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("organism-detail", kwargs={"slug": self.slug})
+
+    def shows_publicly(self) -> bool:
+        return self.is_published
 
 
 class OrganismImage(ProcessedImage):

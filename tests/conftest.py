@@ -58,6 +58,17 @@ def _isolated_files(settings, tmp_path):
     }
 
 
+@pytest.fixture(scope="session")
+def _generations_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("pagecache") / "generations"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_generations(settings, _generations_file):
+    """The suite's own shared generation tokens, not those of a `make run` on the same checkout."""
+    settings.PAGE_CACHE_GENERATIONS_FILE = str(_generations_file)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Every factory user gets a password; the production hasher would spend ~0.3s on each.

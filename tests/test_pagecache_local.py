@@ -78,7 +78,7 @@ def test_local_pages_bump_from_another_client_waits_for_every_acknowledgement(ws
     key = layer().make_key("pc:gen:organisms")
     other.set(key, 12345)
     started = time.monotonic()
-    localpages.announce(other)
+    localpages.announce(other, layer().make_key)
     assert time.monotonic() - started < localpages.ACK_TIMEOUT  # acknowledged, not timed out
     assert layer().tokens()["organisms"] == 12345
     assert wsgi("GET", detail)["X-Cache"] == "MISS"  # rendered under the new token

@@ -7,8 +7,9 @@ runs middleware or enters DRF. A miss goes through Django as usual; the
 response is stored on the way out when it is a public 200.
 
 Freshness comes from generations, not TTLs: each content family ("organisms",
-"posts") has a generation token in the cache, replaced after every committed
-write (see `content_changed`). An entry records the tokens it was rendered
+"posts") has a generation token, replaced once after each committed transaction
+that changed what the public sees (see `content_changed`), in Redis or, without
+Redis, in a file every local process maps (generations.py). An entry records the tokens it was rendered
 under (read before rendering, so a write that lands mid-render still kills
 it); when they differ from the current ones the entry is dead, on every
 instance sharing the cache, at once. Entries that show posts also expire at
@@ -27,7 +28,7 @@ entries (a stored page and its HTTP answer), stores (where entries live), local
 
 from .app import PageCacheApp, PrivateAPIResponsesMiddleware, stats
 from .entries import Entry
-from .generations import FAMILIES, bump, content_changed, generation_key, generations
+from .generations import FAMILIES, bump, bump_stats, content_changed, generation_key, generations
 from .routes import CachePolicy, route_for
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "PageCacheApp",
     "PrivateAPIResponsesMiddleware",
     "bump",
+    "bump_stats",
     "content_changed",
     "generation_key",
     "generations",

@@ -17,7 +17,7 @@ from ops.requestids import ENVIRON_KEY, request_id_from
 from .. import ratelimits
 from . import local
 from .entries import Entry
-from .generations import _new_token, _unsaved_bumps, _unsaved_lock, bump, generation_key, generations
+from .generations import _new_token, _unsaved_bumps, _unsaved_lock, bump, bump_stats, generation_key, generations
 from .routes import Route, page_key, route_for
 from .stores import CacheStore, _store
 
@@ -40,7 +40,12 @@ def stats() -> dict:
         numbers["hit_ratio"] = round(numbers["hit"] / looked_up, 4) if looked_up else None
     cache = caches["default"]
     layer = local.layer_for(cache) if isinstance(cache, RedisCache) else None
-    return {"routes": by_route, "generations": generations(), "local": layer.stats() if layer else None}
+    return {
+        "routes": by_route,
+        "generations": generations(),
+        "bumps": bump_stats(),
+        "local": layer.stats() if layer else None,
+    }
 
 
 # --- the WSGI wrapper ---
@@ -79,11 +84,11 @@ class PageCacheApp:
                 _count(route.name, "hit")
                 extra = [*_extra_headers(environ, request_id, decision), ("X-Cache", "HIT")]
                 return self._send(start_response, entry.respond(environ, now), extra)
-        generation_keys = [generation_key(family) for family in route.policy.families]
+        families = route.policy.families
         try:
             self._save_unsaved_bumps()
-            found, decision = store.lookup(request, key, generation_keys)
-            tokens = self._tokens(store, found, generation_keys)
+            entry, found, decision = store.lookup(request, key, families)
+            tokens = self._tokens(store, found, families)
         except Exception:
             logger.warning("page cache unreachable; serving uncached for %ss", settings.PAGE_CACHE_OUTAGE_BACKOFF)
             self.outage_until = now + settings.PAGE_CACHE_OUTAGE_BACKOFF
@@ -97,7 +102,6 @@ class PageCacheApp:
             return self._render_uncached(environ, start_response, route, now, request_id, decision)
         extra = _extra_headers(environ, request_id, decision)
 
-        entry = found.get(key)
         if isinstance(entry, Entry) and entry.fresh(tokens, now):
             if local is not None:
                 local.put(key, entry)
@@ -109,7 +113,7 @@ class PageCacheApp:
         owner = store.cache.add(lock_key, 1, timeout=30)
         # Not the owner: wait for the owner's page. The owner: the previous owner may have stored it
         # between our lookup and our lock, so look once more before rendering.
-        entry = self._wait_for(store, key, generation_keys, patience=0 if owner else settings.PAGE_CACHE_LOCK_WAIT)
+        entry = self._wait_for(store, key, families, patience=0 if owner else settings.PAGE_CACHE_LOCK_WAIT)
         if entry is not None:
             if owner:
                 store.cache.delete(lock_key)
@@ -163,24 +167,23 @@ class PageCacheApp:
             local.put(key, entry)
         return self._send(start_response, entry.respond(environ, time.time()), [*extra, ("X-Cache", "MISS")])
 
-    def _tokens(self, store: CacheStore, found: dict, generation_keys: list[str]) -> tuple[int, ...]:
-        missing = [name for name in generation_keys if name not in found]
+    def _tokens(self, store: CacheStore, found: dict, families) -> tuple[int, ...]:
+        missing = [family for family in families if family not in found]
         if missing:  # first use, or the cache was flushed: start new generations
-            for name in missing:
-                store.cache.add(name, _new_token(), timeout=None)
-            found.update(store.cache.get_many(missing))
-            if any(name not in found for name in missing):
+            for family in missing:
+                store.cache.add(generation_key(family), _new_token(), timeout=None)
+            found.update(store.tokens(missing))
+            if any(family not in found for family in missing):
                 raise ConnectionError("the cache did not keep a generation")
-        return tuple(found[name] for name in generation_keys)
+        return tuple(found[family] for family in families)
 
-    def _wait_for(self, store: CacheStore, key: str, generation_keys: list[str], patience: float) -> Entry | None:
+    def _wait_for(self, store: CacheStore, key: str, families, patience: float) -> Entry | None:
         """Look for a fresh page, again and again for up to `patience` seconds."""
         deadline = time.monotonic() + patience
         delay = 0.005
         while True:
-            found = store.cache.get_many([key, *generation_keys])
-            entry = found.get(key)
-            tokens = tuple(found.get(name) for name in generation_keys)
+            entry, found = store.fetch(key, families)
+            tokens = tuple(found.get(family) for family in families)
             if isinstance(entry, Entry) and entry.fresh(tokens, time.time()):
                 return entry
             if time.monotonic() + delay > deadline:

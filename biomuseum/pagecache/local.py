@@ -4,8 +4,9 @@ On Redis, each web process keeps the pages it served most recently (`LocalPages`
 as good as the process's copy of the generation tokens, which a background thread (`_Watch`) keeps
 current:
 
-- it subscribes to the bump channel, and on every message re-reads the tokens from Redis (the truth, so
-  the order of messages never matters) and acknowledges;
+- it subscribes to the cache's bump channel (one per Redis database and key prefix: pub/sub itself knows no
+  databases), and on every message re-reads the tokens from Redis (the truth, so the order of messages
+  never matters) and acknowledges at once, between ticks too;
 - `announce` (called by every bump) publishes and waits, bounded by `ACK_TIMEOUT`, until every
   subscriber has acknowledged: when a write's request returns, every process already has the new tokens;
 - the copy is a lease: the thread pings Redis every `TICK` through the subscription (pub/sub replies
@@ -13,7 +14,10 @@ current:
   `LEASE` after the ping. A stalled or unreachable Redis, or a starved thread, turns local hits off within
   `LEASE`, shorter than the cache's socket timeout: a writer that cannot reach Redis fails its bump only
   after every other process has stopped trusting its copy. `ACK_TIMEOUT` is longer than `LEASE`, so a
-  writer that stops waiting for a silent subscriber knows that subscriber's lease has run out.
+  writer that stops waiting for a silent subscriber knows that subscriber's lease has run out; such late
+  acknowledgements are counted in Redis (`announce_stats`) for /ops/pools/ and /ops/metrics;
+- a watch that has served no page for `PAGE_CACHE_WATCH_IDLE_EXIT` unsubscribes and answers every bump that
+  reached it before Redis took it off the channel, then stops.
 
 Public-read rate limits on those hits are counted in the process and added to Redis's counters by the
 same thread every `TICK` (django-ratelimit's keys and windows, as the round-trip path counts). A client
@@ -34,7 +38,6 @@ from .. import ratelimits
 
 logger = logging.getLogger("biomuseum.pagecache")
 
-CHANNEL = "pc:bumps"
 TICK = 0.08
 LEASE = 0.2
 # Tokens are re-read on every bump, and this often besides: one flushed from Redis (no bump announces that)
@@ -42,7 +45,6 @@ LEASE = 0.2
 REREAD_EVERY = 1.0
 ACK_TIMEOUT = 0.5
 GIVE_UP = 1.0  # no answer to a ping in this long: the connection is dead, make another
-IDLE_EXIT = 60.0  # a watch nobody asked for in this long stops; the next request starts another
 
 FLUSH_COUNTS = """
 local out = {}
@@ -144,6 +146,7 @@ class LocalPages:
         # every process has stopped trusting its copy of the tokens.
         socket_timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or LEASE
         self.lease = min(LEASE, 0.8 * socket_timeout)
+        self.channel = channel_for(client, make_key)
         self.watch: _Watch | None = None
         self.last_used = time.monotonic()
 
@@ -205,6 +208,9 @@ class _Watch(threading.Thread):
         self._lease: tuple[dict[str, int | None], float] = ({}, 0.0)  # (tokens, valid until, monotonic)
         self.renewed_at = 0.0
         self.lapses = 0  # ticks answered too late for a lease (a starved thread or a slow Redis)
+        self.unacked: deque = deque()  # bumps read and not yet acknowledged
+        # A watch nobody asked for in this long stops; the next request starts another.
+        self.idle_exit = settings.PAGE_CACHE_WATCH_IDLE_EXIT
 
     def current(self) -> dict[str, int | None] | None:
         tokens, valid_until = self._lease  # one attribute, read atomically: no lock on the hit path
@@ -225,14 +231,18 @@ class _Watch(threading.Thread):
         self.generation_keys = [(family, self.pages.make_key(generation_key(family))) for family in FAMILIES]
         flush = self.pages.client.register_script(FLUSH_COUNTS)
         delay = TICK
-        while time.monotonic() - self.pages.last_used < IDLE_EXIT:
+        while time.monotonic() - self.pages.last_used < self.idle_exit:
             pubsub = self.pages.client.pubsub()
             try:
-                pubsub.subscribe(CHANNEL)
+                pubsub.subscribe(self.pages.channel)
+                self._acknowledge()  # bumps read before a lost connection: the lease was dropped since
                 self._follow(pubsub, flush)
+                self._leave(pubsub)
             except Exception as error:  # Redis down or stalled: no lease until it answers again
                 self.invalidate()
                 logger.debug("page cache watch lost Redis: %s", error)
+                with contextlib.suppress(Exception):
+                    self._acknowledge()
                 delay = TICK if self.renewed_at > time.monotonic() - 1.0 else min(delay * 2, 1.0)
                 time.sleep(delay)
             else:
@@ -242,41 +252,78 @@ class _Watch(threading.Thread):
         self.invalidate()
 
     def _follow(self, pubsub, flush) -> None:
-        """Until idle: apply every bump, renew the lease each tick, send the rate counts."""
+        """Until idle: apply every bump as it arrives, renew the lease each tick, send the rate counts."""
         reread_at = 0.0
-        while time.monotonic() - self.pages.last_used < IDLE_EXIT:
+        while time.monotonic() - self.pages.last_used < self.idle_exit:
             asked_at = time.monotonic()
             pubsub.ping()
-            acks = []
+            bumped = False
             while True:
                 message = pubsub.get_message(timeout=GIVE_UP)
                 if message is None or time.monotonic() - asked_at > GIVE_UP:
                     raise TimeoutError("no answer to the watch's ping")
                 if message["type"] == "message":
-                    acks.append(message["data"])
+                    self.unacked.append(message["data"])
+                    bumped = True
                 elif message["type"] == "pong":
                     break  # every bump published before the ping has been read
-            if acks or asked_at >= reread_at:
+            if bumped or asked_at >= reread_at:
                 self._refresh(asked_at)
                 reread_at = asked_at + REREAD_EVERY
             else:  # no bump since the last reading: the same tokens, a new lease (no MGET)
                 self._renew(asked_at)
-            for bump_id in acks:
-                ack_key = _ack_key(bump_id)
-                self.pages.client.pipeline().rpush(ack_key, self.pid).expire(ack_key, 10).execute()
+            self._acknowledge()
             self._send_counts(flush)
-            time.sleep(max(0.0, TICK - (time.monotonic() - asked_at)))
+            self._answer_bumps_until(pubsub, asked_at + TICK)
+
+    def _answer_bumps_until(self, pubsub, until: float) -> None:
+        """Between ticks, a bump is applied and acknowledged as soon as it arrives: a writer waits for
+        the slowest process's read of the tokens, not for its next tick."""
+        while (left := until - time.monotonic()) > 0:
+            message = pubsub.get_message(timeout=left)
+            if message is not None and message["type"] == "message":
+                self.unacked.append(message["data"])
+                self._store_tokens(self._read_tokens())  # read after the bump: at least as new
+                self._acknowledge()
+
+    def _leave(self, pubsub) -> None:
+        """Stop following (idle): unsubscribe, and answer every bump published before Redis took us off the
+        channel, which counted this process as a listener."""
+        pubsub.unsubscribe(self.pages.channel)
+        deadline = time.monotonic() + GIVE_UP
+        while (left := deadline - time.monotonic()) > 0:
+            message = pubsub.get_message(timeout=left)
+            if message is None:
+                continue
+            if message["type"] == "message":
+                self.unacked.append(message["data"])
+            elif message["type"] == "unsubscribe":
+                break
+        self.invalidate()  # what is acknowledged now is that this process trusts no copy
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
+        while self.unacked:
+            ack_key = _ack_key(self.unacked[0])
+            self.pages.client.pipeline().rpush(ack_key, self.pid).expire(ack_key, 10).execute()
+            self.unacked.popleft()
 
     def _renew(self, asked_at: float) -> None:
         self._store_lease(self._lease[0], asked_at)
 
-    def _refresh(self, asked_at: float) -> None:
+    def _read_tokens(self) -> dict[str, int | None]:
         values = self.pages.client.mget([key for _, key in self.generation_keys])
-        tokens = {
+        return {
             family: None if value is None else self.pages.decode(value)
             for (family, _), value in zip(self.generation_keys, values, strict=True)
         }
-        self._store_lease(tokens, asked_at)
+
+    def _refresh(self, asked_at: float) -> None:
+        self._store_lease(self._read_tokens(), asked_at)
+
+    def _store_tokens(self, tokens: dict[str, int | None]) -> None:
+        """New tokens under the lease already held (its end was proven by the last pong)."""
+        self._lease = (tokens, self._lease[1])
 
     def _store_lease(self, tokens: dict[str, int | None], asked_at: float) -> None:
         valid_until = asked_at + self.pages.lease
@@ -306,26 +353,54 @@ def _ack_key(bump_id) -> str:
     return f"pc:ack:{bump_id.decode() if isinstance(bump_id, bytes) else bump_id}"
 
 
-def announce(client) -> None:
-    """Tell every process to re-read the tokens, and wait (bounded) until each has."""
+def channel_for(client, make_key) -> str:
+    """The bump channel of one cache: pub/sub ignores Redis's database numbers, so the channel names the
+    database and the key prefix, and processes of another cache on the same server never count as ours."""
+    database = client.connection_pool.connection_kwargs.get("db", 0)
+    return f"{make_key('pc:bumps')}@{database}"
+
+
+def _stats_keys(make_key) -> tuple[str, str]:
+    return make_key("pc:stats:bumps"), make_key("pc:stats:late_acks")
+
+
+def announce(client, make_key) -> int:
+    """Tell every process to re-read the tokens, and wait (bounded) until each has. Returns how many
+    listeners did not answer in time (counted in Redis for /ops/pools/ and /ops/metrics).
+
+    `client` is a redis-py client of the cache's database, `make_key` the cache's key function."""
     bump_id = secrets.token_hex(8)
+    late = 0
     try:
-        listeners = client.publish(CHANNEL, bump_id)
+        listeners = client.publish(channel_for(client, make_key), bump_id)
         deadline = time.monotonic() + ACK_TIMEOUT
         acked = 0
         while acked < listeners:
             left = deadline - time.monotonic()
             if left <= 0:
-                logger.warning("page cache: %s of %s processes did not confirm a bump", listeners - acked, listeners)
-                return
+                late = listeners - acked
+                logger.warning("page cache: %s of %s processes did not confirm a bump", late, listeners)
+                break
             # Short waits: a blocking call must end well within the client's socket timeout.
             if client.blpop([_ack_key(bump_id)], timeout=min(left, 0.1)) is not None:
                 acked += 1
+        bumps_key, late_key = _stats_keys(make_key)
+        pipeline = client.pipeline(transaction=False).incr(bumps_key)
+        if late:
+            pipeline.incrby(late_key, late)
+        pipeline.execute()
     except Exception as error:  # their leases run out on their own when Redis is unreachable
         logger.warning("page cache: could not announce a bump: %s", error)
     finally:
         with contextlib.suppress(Exception):
             client.delete(_ack_key(bump_id))
+    return late
+
+
+def announce_stats(client, make_key) -> dict:
+    """Bumps announced by every process on this cache, and listeners that did not acknowledge in time."""
+    bumps, late = client.mget(_stats_keys(make_key))
+    return {"tokens": "redis", "bumps": int(bumps or 0), "late_acks": int(late or 0)}
 
 
 _pid = os.getpid()  # this process's, kept current across forks without a system call per request

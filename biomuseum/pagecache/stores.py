@@ -10,20 +10,29 @@ from django_redis.cache import RedisCache
 
 from .. import ratelimits
 from . import local
+from .generations import generation_key, token_file
 
 # --- where entries live ---
 
 
 class CacheStore:
-    """Any Django cache (the in-process default); a few round trips per lookup."""
+    """Any Django cache (the in-process default), with the generation tokens in the machine's shared file
+    (generations.SharedTokenFile): pages kept in one process are checked against every process's writes."""
 
     def __init__(self, cache):
         self.cache = cache
 
-    def lookup(self, request, key: str | None, generation_keys: list[str]) -> tuple[dict, ratelimits.Decision]:
+    def lookup(self, request, key: str | None, families) -> tuple[object, dict, ratelimits.Decision]:
+        """(the stored page or None, the families' tokens, the public-read verdict)"""
         warmup = request.META.get("biomuseum.warmup")
         decision = ratelimits.Decision(limited=False) if warmup else ratelimits.check(request, "public-read")
-        return self.cache.get_many([*generation_keys, *([key] if key else [])]), decision
+        return (self.cache.get(key) if key else None), self.tokens(families), decision
+
+    def tokens(self, families) -> dict[str, int]:
+        return token_file().read(families)
+
+    def fetch(self, key: str, families) -> tuple[object, dict]:
+        return self.cache.get(key), self.tokens(families)
 
 
 class RedisStore(CacheStore):
@@ -53,7 +62,8 @@ class RedisStore(CacheStore):
         self.script = self.client.get_client(write=True).register_script(self.LOOKUP)
         self.local = local.layer_for(cache)
 
-    def lookup(self, request, key: str | None, generation_keys: list[str]) -> tuple[dict, ratelimits.Decision]:
+    def lookup(self, request, key: str | None, families) -> tuple[object, dict, ratelimits.Decision]:
+        generation_keys = [generation_key(family) for family in families]
         counted = settings.RATELIMIT_ENABLE and not request.META.get("biomuseum.warmup")
         windows = ratelimits.windows(request, "public-read") if counted else []
         names = [*generation_keys, *([key] if key else [])]
@@ -74,7 +84,17 @@ class RedisStore(CacheStore):
             local.observe(windows, values[: len(windows)])
         decode = self.client.decode
         found = {name: decode(value) for name, value in zip(names, values[len(windows) :], strict=True) if value}
-        return found, ratelimits.decide(windows, counts)
+        tokens = {family: found[generation_key(family)] for family in families if generation_key(family) in found}
+        return found.get(key), tokens, ratelimits.decide(windows, counts)
+
+    def tokens(self, families) -> dict[str, int]:
+        found = self.cache.get_many([generation_key(family) for family in families])
+        return {family: found[generation_key(family)] for family in families if generation_key(family) in found}
+
+    def fetch(self, key: str, families) -> tuple[object, dict]:
+        found = self.cache.get_many([key, *(generation_key(family) for family in families)])
+        tokens = {family: found[generation_key(family)] for family in families if generation_key(family) in found}
+        return found.get(key), tokens
 
 
 _stores: dict[int, CacheStore] = {}

@@ -131,3 +131,37 @@ def test_metrics_pool_gauges_on_postgresql(client, db):
     require_postgresql(connection)
     samples = scrape(client)
     assert value(samples, "biomuseum_db_pool_connections", state="max") >= 1
+
+
+@pytest.mark.django_db
+def test_metrics_and_pools_count_bumps_and_late_acknowledgements(client, throwaway_redis):
+    """A subscriber that never answers (here a bare connection on the bump channel) is counted as late."""
+    import redis
+    from django.core.cache import caches
+
+    from biomuseum.pagecache import bump, local
+
+    cache = caches["default"]
+    silent = redis.Redis.from_url(throwaway_redis.url).pubsub()
+    silent.subscribe(local.channel_for(cache.client.get_client(), cache.client.make_key))
+    silent.get_message(timeout=1)  # the subscription is confirmed
+    before = scrape(client)
+    assert bump("organisms") is True
+    after = scrape(client)
+    assert value(after, "biomuseum_page_cache_bumps_total") == value(before, "biomuseum_page_cache_bumps_total") + 1
+    late = value(after, "biomuseum_page_cache_late_acks_total") - value(before, "biomuseum_page_cache_late_acks_total")
+    assert late == 1
+    pools = client.get("/ops/pools/", **AUTH).json()["page_cache"]["bumps"]
+    assert pools["tokens"] == "redis"
+    assert pools["late_acks"] == value(after, "biomuseum_page_cache_late_acks_total")
+    silent.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_metrics_count_bumps_on_the_shared_token_file(client, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    before = scrape(client)
+    OrganismFactory()  # one committed write the public sees
+    after = scrape(client)
+    assert value(after, "biomuseum_page_cache_bumps_total") == value(before, "biomuseum_page_cache_bumps_total") + 1
+    assert value(after, "biomuseum_page_cache_late_acks_total") == 0

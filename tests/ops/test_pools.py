@@ -60,7 +60,7 @@ def test_pools_database_reports_what_applies(client):
 def test_pools_worker_and_page_cache_sections(client, settings):
     body = client.get("/ops/pools/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").json()
     assert isinstance(body["worker"]["pid"], int)
-    assert set(body["page_cache"]) == {"this_worker", "all_workers", "generations", "local_copies"}
+    assert set(body["page_cache"]) == {"this_worker", "all_workers", "generations", "bumps", "local_copies"}
     assert "hit_ratio" in body["page_cache"]["this_worker"]
     local = body["page_cache"]["local_copies"]  # on Redis only: the in-process cache is local already
     if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):

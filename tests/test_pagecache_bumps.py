@@ -1,0 +1,155 @@
+"""How many generation bumps a write costs: one per content family per committed transaction, and none for
+changes the public cannot see. Counted, not timed, on whichever cache the suite runs with (the shared token
+file on the embedded defaults, Redis in CI's second pass)."""
+
+import pytest
+from django.db import transaction
+
+from biomuseum import images
+from biomuseum.imagefields import ImageStatus
+from biomuseum.pagecache import bump_stats, generations
+from blogs import services as blog_services
+from blogs.models import Post, PostStatus
+from organisms import services
+from organisms.models import Organism, OrganismImage
+from tests.factories import OrganismFactory, OrganismImageFactory, PostFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Bumps:
+    """Bumps made, and which families' tokens moved, since it was made."""
+
+    def __init__(self):
+        self.bumps_before, self.tokens_before = bump_stats()["bumps"], generations()
+
+    @property
+    def count(self) -> int:
+        return bump_stats()["bumps"] - self.bumps_before
+
+    @property
+    def families(self) -> set[str]:
+        now = generations()
+        return {family for family, token in now.items() if token != self.tokens_before[family]}
+
+
+def test_bumps_bulk_unpublish_through_the_service_bumps_once():
+    OrganismFactory.create_batch(500)
+    bumps = Bumps()
+    with transaction.atomic():
+        changed = services.organism_set_published(organisms=Organism.objects.all(), published=False, user=None)
+    assert changed == 500
+    assert bumps.count == 1
+    assert bumps.families == {"organisms"}
+    assert not Organism.objects.published().exists()
+
+
+def test_bumps_bulk_unpublish_through_the_admin_action_bumps_once(client):
+    OrganismFactory.create_batch(500)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    bumps = Bumps()
+    first = Organism.objects.values_list("pk", flat=True).first()
+    # "Select all 500": the admin sends select_across rather than every id
+    data = {"action": "unpublish", "select_across": "1", "index": "0", "_selected_action": [first]}
+    response = client.post("/admin/organisms/organism/", data)
+    assert response.status_code == 302
+    assert bumps.count == 1
+    assert bumps.families == {"organisms"}
+    assert not Organism.objects.published().exists()
+
+
+def test_bumps_post_with_tags_and_related_organisms_bumps_once():
+    organisms = OrganismFactory.create_batch(3)
+    bumps = Bumps()
+    post = blog_services.post_create(
+        author=None,
+        title="Three species",
+        body="Text.",
+        status=PostStatus.PUBLISHED,
+        tags=["birds", "spring", "new"],
+        related_organisms=organisms,
+    )
+    assert post.tags.count() == 3 and post.related_organisms.count() == 3
+    assert bumps.count == 1
+    assert bumps.families == {"posts"}
+
+
+def test_bumps_post_links_changed_outside_a_transaction_bump_after_the_change_only():
+    post = PostFactory()
+    organism = OrganismFactory()
+    bumps = Bumps()
+    post.related_organisms.add(organism)  # autocommit: the post_add, not the pre_add, bumps
+    assert bumps.count == 1
+    post.related_organisms.clear()
+    assert bumps.count == 2
+
+
+def test_bumps_each_autocommit_write_bumps_at_once():
+    organism = OrganismFactory()
+    bumps = Bumps()
+    services.organism_update(organism=organism, user=None, habitat="Reef")
+    assert bumps.count == 1
+    organism.refresh_from_db()
+    organism.description = "Second edit"
+    organism.save()
+    assert bumps.count == 2
+
+
+def test_bumps_nothing_for_a_rolled_back_transaction():
+    organism = OrganismFactory()
+    bumps = Bumps()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.organism_update(organism=organism, user=None, habitat="Never")
+        raise RuntimeError
+    assert bumps.count == 0
+
+
+def test_bumps_change_after_a_rolled_back_savepoint_still_bumps_once():
+    first, second = OrganismFactory.create_batch(2)
+    bumps = Bumps()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                services.organism_update(organism=first, user=None, habitat="Rolled back")
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        services.organism_update(organism=second, user=None, habitat="Kept")
+    assert bumps.count == 1
+    assert bumps.families == {"organisms"}
+
+
+def test_bumps_drafts_edits_bump_nothing_until_published():
+    bumps = Bumps()
+    draft = blog_services.post_create(author=None, title="Work in progress", body="Draft.", tags=["later"])
+    blog_services.post_update(post=draft, user=None, body="Still a draft.", tags=["later", "maybe"])
+    Post.objects.get(pk=draft.pk).delete()
+    assert bumps.count == 0
+    unpublished = OrganismFactory(is_published=False)
+    services.organism_update(organism=unpublished, user=None, habitat="Not yet shown")
+    assert bumps.count == 0
+    services.organism_update(organism=unpublished, user=None, is_published=True)
+    assert bumps.count == 1
+    services.organism_update(organism=unpublished, user=None, is_published=False)  # withdrawn: seen too
+    assert bumps.count == 2
+
+
+def test_bumps_a_stale_copy_of_a_row_published_since_still_bumps():
+    organism = OrganismFactory(is_published=False)
+    stale = Organism.objects.get(pk=organism.pk)
+    Organism.objects.filter(pk=organism.pk).update(is_published=True)  # published by someone else meanwhile
+    bumps = Bumps()
+    stale.habitat = "Edited from an old copy"
+    stale.save()  # saves is_published=False: the public sees the record go
+    assert bumps.count == 1
+
+
+def test_bumps_image_job_states_bump_only_when_ready():
+    image = OrganismImageFactory(status=ImageStatus.PENDING, renditions=[])
+    bumps = Bumps()
+    claimed = images.claim(OrganismImage, image.pk, "job-1")  # pending -> processing: curators only
+    assert claimed is not None and claimed.status == ImageStatus.PROCESSING
+    assert bumps.count == 0
+    assert images.process(OrganismImage, image.pk, "job-1") == "ready"
+    assert bumps.count == 1
+    assert bumps.families == {"organisms"}
