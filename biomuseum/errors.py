@@ -8,8 +8,8 @@ import math
 import uuid
 
 from django import db
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -69,8 +69,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
+    elif isinstance(exc, (Http404, ObjectDoesNotExist)):
+        exc = exceptions.NotFound()  # ObjectDoesNotExist: a record deleted while the request was on its way
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)

@@ -1,13 +1,17 @@
 """Sign-in endpoints, rate limited per client address and per username (see biomuseum/ratelimits.py)."""
 
 from django.contrib import admin
+from django.db import transaction
 from django.http import HttpResponse
-from rest_framework import parsers
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from . import ratelimits
-from .parsers import JSONParser
+from .authentication import token_expired
+from .parsers import FormParser, JSONParser, MultiPartParser
 
 LOGIN_POLICIES = ("login-ip", "login-username")
 
@@ -21,11 +25,27 @@ class LoginThrottle(BaseThrottle):
 
 
 class TokenLoginView(ObtainAuthToken):
-    """POST username and password, get the account's API token."""
+    """POST a staff member's username and password, get the account's API token (a new one once the old
+    has expired). Only staff get tokens: the API has nothing for other accounts that anonymous reads lack."""
 
     throttle_classes = [LoginThrottle]
-    # ObtainAuthToken names DRF's own parsers; ours answers a too deeply nested JSON body with a 400.
-    parser_classes = [parsers.FormParser, parsers.MultiPartParser, JSONParser]
+    # ObtainAuthToken names DRF's own parsers; ours refuse NUL, duplicate keys and too deep JSON with a 400.
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        if not user.is_staff:
+            raise PermissionDenied("API tokens are for staff accounts.")
+        with transaction.atomic():
+            token = Token.objects.select_for_update().filter(user=user).first()
+            if token is not None and token_expired(token):
+                token.delete()
+                token = None
+            if token is None:
+                token = Token.objects.create(user=user)
+        return Response({"token": token.key}, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 def admin_login(request, extra_context=None):

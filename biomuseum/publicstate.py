@@ -41,6 +41,14 @@ def stored_as_public(instance: models.Model) -> bool:
     return manager.using(instance._state.db or "default").filter(instance.PUBLIC_CONDITION, pk=instance.pk).exists()
 
 
+def public_before_or_after(instance: models.Model) -> bool:
+    """Before a save or delete: is the row public as written now, or as stored? (The database is asked only
+    when the answer is still no: a write that makes a row public needs no query to know it is seen.)"""
+    if isinstance(instance, PublicState) and instance.shows_publicly():
+        return True
+    return stored_as_public(instance)
+
+
 def seen_by_public(instance: models.Model, *, was_public: bool, update_fields=None) -> bool:
     """After a save: can the public see this write?"""
     if update_fields and isinstance(instance, PublicState) and set(update_fields) <= instance.PRIVATE_FIELDS:

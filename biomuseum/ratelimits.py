@@ -22,6 +22,10 @@ from rest_framework.exceptions import Throttled
 
 from .clientip import client_ip
 
+# Set on the environ of a request whose public read the page cache counted (or let through while the cache is
+# unreachable): Django does not count it again.
+COUNTED_BY_PAGE_CACHE = "biomuseum.public_read_counted"
+
 
 @dataclass(frozen=True)
 class Policy:

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -10,7 +9,7 @@ from blogs.views import PostViewSet
 from ops.views import health
 from organisms.views import OrganismViewSet
 
-from . import errors
+from . import errors, media
 from .logins import TokenLoginView, admin_login
 
 router = SimpleRouter()
@@ -32,10 +31,10 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 if settings.SERVE_MEDIA:
-    # Renditions only: originals keep their metadata (GPS positions included) and are never served.
+    # Renditions only (biomuseum/media.py): originals keep their metadata and are never served.
     media_prefix = settings.MEDIA_URL.lstrip("/")
     urlpatterns += [
-        re_path(rf"^{media_prefix}(?P<path>renditions/.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+        re_path(rf"^{media_prefix}renditions/(?P<path>.*)$", media.rendition),
     ]
 
 handler400 = errors.handler400

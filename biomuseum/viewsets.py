@@ -1,21 +1,9 @@
 """The shape both public content endpoints share."""
 
 from rest_framework import mixins
-from rest_framework.throttling import BaseThrottle
 from rest_framework.viewsets import GenericViewSet
 
-from . import ratelimits
-
-
-class StaffWriteThrottle(BaseThrottle):
-    """The "staff-write" policy of biomuseum/ratelimits.py, answered with 429 and RateLimit headers."""
-
-    def allow_request(self, request, view) -> bool:
-        decision = ratelimits.check(request, "staff-write")
-        request.ratelimit_decision = decision
-        if decision.limited:
-            raise ratelimits.RateLimited(decision)
-        return True
+from .throttles import PublicReadThrottle, StaffWriteThrottle
 
 
 class ContentViewSet(
@@ -37,7 +25,9 @@ class ContentViewSet(
     page_cache: dict = {}
 
     def get_throttles(self):
-        return [StaffWriteThrottle()] if self.request.method not in ("GET", "HEAD", "OPTIONS") else []
+        return (
+            [StaffWriteThrottle()] if self.request.method not in ("GET", "HEAD", "OPTIONS") else [PublicReadThrottle()]
+        )
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -48,6 +48,22 @@ class PostDetailSerializer(PostListSerializer):
         fields = [*PostListSerializer.Meta.fields, "body_html", "related_organisms", "updated_at"]
 
 
+MAX_RELATED_ORGANISMS = 50
+
+
+class CappedManyRelatedField(serializers.ManyRelatedField):
+    """A list of related records with a cap checked before any is looked up (one query per item)."""
+
+    def __init__(self, *, max_items: int, **kwargs):
+        self.max_items = max_items
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and len(data) > self.max_items:
+            raise serializers.ValidationError(f"At most {self.max_items} items.")
+        return super().to_internal_value(data)
+
+
 class PostWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
     """What staff may set. The author, the rendered HTML and timestamps are the server's."""
 
@@ -55,8 +71,11 @@ class PostWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
     tags = serializers.ListField(
         child=serializers.CharField(max_length=60), required=False, max_length=20, help_text="Tag names."
     )
-    related_organisms = serializers.SlugRelatedField(
-        slug_field="slug", many=True, required=False, queryset=Organism.objects.all()
+    related_organisms = CappedManyRelatedField(
+        child_relation=serializers.SlugRelatedField(slug_field="slug", queryset=Organism.objects.all()),
+        max_items=MAX_RELATED_ORGANISMS,
+        required=False,
+        help_text=f"Slugs of the species the post is about (at most {MAX_RELATED_ORGANISMS}).",
     )
     status = serializers.ChoiceField(choices=PostStatus.choices, required=False)
 

@@ -73,12 +73,15 @@ def post_update(
     related_organisms: Iterable[Organism] | None = None,
     **fields,
 ) -> Post:
+    """Change what the caller names. A post deleted meanwhile stays deleted (DoesNotExist: a 404)."""
+    if not Post.objects.select_for_update().filter(pk=post.pk).exists():
+        raise Post.DoesNotExist("This post no longer exists.")
     for name, value in fields.items():
         if name in EDITABLE_FIELDS or name == "slug":
             setattr(post, name, value)
     _apply_publication(post)
     post.full_clean(exclude=SERVER_OWNED)
-    post.save()
+    post.save(force_update=True)
     if tags is not None:
         post.tags.set(tags_from_names(tags))
     if related_organisms is not None:
@@ -166,7 +169,10 @@ def subscriber_subscribe(*, email: str) -> None:
 
 @transaction.atomic
 def subscriber_confirm(*, subscriber: Subscriber) -> Subscriber:
-    if subscriber.status != SubscriberStatus.CONFIRMED:
+    """Confirm a pending subscription. An unsubscribed address stays unsubscribed: its old confirmation link
+    must not undo the unsubscribe (subscribing again makes it pending, with a new link)."""
+    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    if subscriber.status == SubscriberStatus.PENDING:
         subscriber.status, subscriber.confirmed_at = SubscriberStatus.CONFIRMED, timezone.now()
         subscriber.save(update_fields=["status", "confirmed_at"])
     return subscriber

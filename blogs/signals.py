@@ -3,7 +3,7 @@
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 
 from biomuseum.pagecache import content_changed
-from biomuseum.publicstate import public_after_write, seen_by_public, stored_as_public
+from biomuseum.publicstate import public_after_write, public_before_or_after, seen_by_public, stored_as_public
 
 from .models import CoverImage, Post, Tag
 
@@ -11,7 +11,7 @@ M2M_CHANGES = frozenset({"post_add", "post_remove", "post_clear"})
 
 
 def remember_public_state(sender, instance, **kwargs) -> None:
-    instance._page_cache_was_public = stored_as_public(instance)
+    instance._page_cache_was_public = public_before_or_after(instance)
 
 
 def post_saved(sender, instance, update_fields=None, **kwargs) -> None:

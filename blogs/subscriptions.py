@@ -5,19 +5,22 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from biomuseum import ratelimits
+from biomuseum.renderers import FastJSONRenderer
 from biomuseum.serializers import StrictInputMixin
 
 from . import services
-from .models import Subscriber
+from .models import Subscriber, SubscriberStatus
 from .notifications import read_token
 
 ACCEPTED = "If the address can receive mail, a message to confirm the subscription is on its way."
 BAD_LINK = "This link is invalid or has expired."
+UNSUBSCRIBED_SINCE = "This address unsubscribed after the link was sent; subscribe again for a new one."
 
 
 class PolicyThrottle(BaseThrottle):
@@ -97,19 +100,35 @@ class SubscribeView(PublicEndpoint):
 
 
 class ConfirmView(PublicEndpoint):
+    """Consent takes a deliberate act: the link (GET, HEAD: what mail scanners send) only shows where the
+    address stands, with a button for a person; the POST confirms. A link sent before an unsubscribe
+    confirms nothing (subscribing again sends a new one)."""
+
     throttle_classes = [SubscriptionLinkThrottle]
+    renderer_classes = [FastJSONRenderer, TemplateHTMLRenderer]
+    template_name = "blogs/confirm_page.html"
 
     @extend_schema(parameters=[TOKEN], responses={200: StatusSerializer})
     def get(self, request):
-        """Confirm with the link from the confirmation email (it expires)."""
+        """Where the confirmation link leads: the address's status; changes nothing (POST to confirm)."""
         subscriber = self.subscriber_from(request, "confirm", max_age=settings.SUBSCRIPTION_CONFIRM_MAX_AGE)
-        services.subscriber_confirm(subscriber=subscriber)
-        return Response({"status": "confirmed"})
+        token = request.query_params.get("token", "")
+        return Response(
+            {"status": subscriber.status, "token": token} if _wants_html(request) else {"status": subscriber.status}
+        )
 
     @extend_schema(parameters=[TOKEN], request=None, responses={200: StatusSerializer})
     def post(self, request):
-        """The same, for frontends that confirm with a POST."""
-        return self.get(request)
+        """Confirm the subscription (the button on the link's page, or a frontend's own)."""
+        subscriber = self.subscriber_from(request, "confirm", max_age=settings.SUBSCRIPTION_CONFIRM_MAX_AGE)
+        subscriber = services.subscriber_confirm(subscriber=subscriber)
+        if subscriber.status != SubscriberStatus.CONFIRMED:
+            raise ValidationError({"token": [UNSUBSCRIBED_SINCE]})
+        return Response({"status": subscriber.status})
+
+
+def _wants_html(request) -> bool:
+    return isinstance(getattr(request, "accepted_renderer", None), TemplateHTMLRenderer)
 
 
 class UnsubscribeView(PublicEndpoint):

@@ -53,12 +53,15 @@ def organism_create(*, user: AbstractBaseUser | None, slug: str = "", **fields) 
 
 @transaction.atomic
 def organism_update(*, organism: Organism, user: AbstractBaseUser | None, **fields) -> Organism:
-    """Change the curator-owned fields named; everything else stays as it was."""
+    """Change the curator-owned fields named; everything else stays as it was. A record deleted meanwhile
+    stays deleted (DoesNotExist: a 404 through the API), never written back."""
+    if not Organism.objects.select_for_update().filter(pk=organism.pk).exists():
+        raise Organism.DoesNotExist("This organism no longer exists.")
     for name, value in fields.items():
         if name in EDITABLE_FIELDS or name == "slug":
             setattr(organism, name, value)
     organism.full_clean()
-    organism.save()
+    organism.save(force_update=True)
     return organism
 
 

@@ -8,13 +8,13 @@ count (biomuseum.publicstate), and a transaction bumps once, after it commits.
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from biomuseum.pagecache import content_changed
-from biomuseum.publicstate import seen_by_public, stored_as_public
+from biomuseum.publicstate import public_before_or_after, seen_by_public
 
 from .models import Organism, OrganismImage
 
 
 def remember_public_state(sender, instance, **kwargs) -> None:
-    instance._page_cache_was_public = stored_as_public(instance)
+    instance._page_cache_was_public = public_before_or_after(instance)
 
 
 def organism_saved(sender, instance, update_fields=None, **kwargs) -> None:

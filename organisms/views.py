@@ -2,11 +2,11 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from biomuseum.pagecache import CachePolicy
 from biomuseum.pagination import KeysetPagination
+from biomuseum.parsers import MultiPartParser
 from biomuseum.permissions import staff_with
 from biomuseum.queryparams import DetailParams, parse_field_list
 from biomuseum.viewsets import ContentViewSet

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import orjson
 from django.conf import settings
 from django.core.cache import caches
+from django.http.cookie import parse_cookie
 from django_redis.cache import RedisCache
 
 from ops.metrics import count_page_cache, page_cache_counts
@@ -18,7 +19,7 @@ from .. import ratelimits
 from . import local
 from .entries import Entry
 from .generations import _new_token, _unsaved_bumps, _unsaved_lock, bump, bump_stats, generation_key, generations
-from .routes import Route, page_key, route_for
+from .routes import Route, page_key, request_scheme, route_for
 from .stores import CacheStore, _store
 
 logger = logging.getLogger("biomuseum.pagecache")
@@ -64,12 +65,19 @@ class PageCacheApp:
             return self.application(environ, start_response)
         route = route_for(path)
         if route is None or "HTTP_AUTHORIZATION" in environ or _has_session(environ):
-            return self.application(environ, start_response)  # Django marks authenticated answers private
+            # Django decides who the credentials name: staff answers are private, a scheme that is not
+            # `Token` is refused, and a session that names nobody is anonymous and limited there (viewsets).
+            return self.application(environ, start_response)
+        if settings.SECURE_SSL_REDIRECT and request_scheme(environ) != "https":
+            return self.application(environ, start_response)  # Django redirects to https
 
         request_id = request_id_from(environ)
         environ["HTTP_X_REQUEST_ID"] = request_id  # Django's request-id middleware agrees with ours
         key = page_key(route, environ) if settings.PAGE_CACHE_ENABLED else None
         now = time.time()
+        environ[ratelimits.COUNTED_BY_PAGE_CACHE] = (
+            True  # this request's public read is counted here (or fails open), not again in Django
+        )
         if now < self.outage_until:
             _count(route.name, "bypass")
             return self._render_uncached(environ, start_response, route, now, request_id, ratelimits.Decision(False))
@@ -254,7 +262,9 @@ def _extra_headers(environ: dict, request_id: str, decision: ratelimits.Decision
 
 
 def _has_session(environ: dict) -> bool:
-    return f"{settings.SESSION_COOKIE_NAME}=" in environ.get("HTTP_COOKIE", "")
+    """Whether Django would see a session cookie: its own parsing (`sessionid =x` counts), not a substring."""
+    cookies = environ.get("HTTP_COOKIE")
+    return bool(cookies) and settings.SESSION_COOKIE_NAME in parse_cookie(cookies)
 
 
 def _cors_headers(environ: dict) -> list[tuple[str, str]]:
@@ -266,9 +276,12 @@ def _cors_headers(environ: dict) -> list[tuple[str, str]]:
 
 def _storable(status: str, headers: list[tuple[str, str]]) -> bool:
     names = {name.lower(): value for name, value in headers}
+    cache_control = names.get("cache-control", "").lower()
     return (
         status.startswith(f"{HTTPStatus.OK.value} ")
         and "set-cookie" not in names
+        and "private" not in cache_control
+        and "no-store" not in cache_control
         and names.get("content-type", "").startswith("application/json")
     )
 

@@ -5,8 +5,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
 
 from ..queryparams import PAGINATION_PARAMS, is_tracking_param
@@ -45,11 +49,58 @@ def route_for(path: str) -> Route | None:
     return Route(name=match.url_name, policy=policy, allowed=frozenset(allowed))
 
 
-def page_key(route: Route, environ: dict) -> str | None:
-    """Host, path and allowed parameters in canonical order; None when the page must not come from the cache."""
-    accept = environ.get("HTTP_ACCEPT", "")
-    if accept and not ("*/*" in accept or "application/json" in accept or "application/*" in accept):
-        return None  # DRF negotiates (and refuses) what we do not render
+def request_scheme(environ: dict) -> str:
+    """The scheme exactly as Django's `request.is_secure()` decides it (SECURE_PROXY_SSL_HEADER first)."""
+    header = settings.SECURE_PROXY_SSL_HEADER
+    if header:
+        name, secure_value = header
+        value = environ.get(name)
+        if value is not None:
+            return "https" if value.split(",", 1)[0].strip() == secure_value else "http"
+    return environ.get("wsgi.url_scheme", "http")
+
+
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+@lru_cache(maxsize=1)
+def _public_port() -> str:
+    public = urlsplit(settings.PUBLIC_BASE_URL)
+    return str(public.port or DEFAULT_PORTS.get(public.scheme, ""))
+
+
+@receiver(setting_changed)
+def _forget_public_port(setting: str, **kwargs) -> None:
+    if setting == "PUBLIC_BASE_URL":
+        _public_port.cache_clear()
+
+
+def canonical_host(environ: dict, scheme: str) -> str | None:
+    """The Host as Django will render links with it, in one spelling per site: lowercased, the scheme's
+    default port dropped. None (render uncached) for a host Django refuses, or a port this server is not
+    reached on (each would be a cache entry of its own: an attacker could fill the cache with ports)."""
+    if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
+        return None
+    server_port = environ.get("SERVER_PORT")
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '')}:{server_port}"  # as Django's get_host()
+    return _host_decision(host, scheme, server_port, tuple(settings.ALLOWED_HOSTS))
+
+
+@lru_cache(maxsize=1024)
+def _host_decision(host: str, scheme: str, server_port: str | None, allowed_hosts: tuple[str, ...]) -> str | None:
+    domain, port = split_domain_port(host)
+    if not domain or not validate_host(domain, allowed_hosts):
+        return None
+    if not port or port == DEFAULT_PORTS.get(scheme):
+        return f"[{domain}]" if ":" in domain else domain
+    if port not in (server_port, _public_port()):
+        return None
+    return f"[{domain}]:{port}" if ":" in domain else f"{domain}:{port}"
+
+
+def canonical_query(route: Route, environ: dict) -> list[tuple[str, str]] | None:
+    """The parameters the page depends on, in the client's order, tracking parameters left out (they are
+    in no key, so they must not reach the body: its links are shared by everyone). None: not cacheable."""
     kept = []
     for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
         if is_tracking_param(name):
@@ -57,8 +108,27 @@ def page_key(route: Route, environ: dict) -> str | None:
         if name not in route.allowed:
             return None  # the view answers 400; nothing to cache
         kept.append((name, value))
+    return kept
+
+
+def page_key(route: Route, environ: dict) -> str | None:
+    """Host, path and allowed parameters in canonical order; None when the page must not come from the cache.
+
+    Makes the environ what the key says, so Django renders exactly the page the key names: the canonical
+    host, and the query without tracking parameters."""
+    accept = environ.get("HTTP_ACCEPT", "")
+    if accept and not ("*/*" in accept or "application/json" in accept or "application/*" in accept):
+        return None  # DRF negotiates (and refuses) what we do not render
+    kept = canonical_query(route, environ)
+    scheme = request_scheme(environ)
+    host = canonical_host(environ, scheme)
+    if kept is None or host is None:
+        return None
+    query = urlencode(kept)
+    if query != environ.get("QUERY_STRING", ""):
+        environ["QUERY_STRING"] = query
+    environ["HTTP_HOST"] = host
     kept.sort(key=lambda pair: pair[0])  # stable: repeated parameters keep their order
     # Pages hold absolute links, so the scheme and host are part of what was rendered.
-    origin = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
-    raw = f"{origin}{environ.get('PATH_INFO', '')}?{urlencode(kept)}"
+    raw = f"{scheme}://{host}{environ.get('PATH_INFO', '')}?{urlencode(kept)}"
     return f"pc:page:{ENTRY_FORMAT}:" + hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()

@@ -46,14 +46,47 @@ def test_subscribe_answers_the_same_for_new_pending_and_confirmed(
     assert len(mail.outbox) == 2  # pending: sent again; confirmed: nothing to send
 
 
-def test_confirm_link_confirms_and_can_be_used_twice(api_client, eager_jobs, django_capture_on_commit_callbacks):
+def test_confirm_link_confirms_with_a_post_and_can_be_used_twice(
+    api_client, eager_jobs, django_capture_on_commit_callbacks
+):
     subscribe(api_client, "cy@example.org", django_capture_on_commit_callbacks)
     link = link_in(mail.outbox[0]).split("testserver")[-1]
     for _ in range(2):
-        response = api_client.get(link)
+        response = api_client.post(link)
         assert response.status_code == 200
         assert response.json() == {"status": "confirmed"}
     assert Subscriber.objects.get().status == SubscriberStatus.CONFIRMED
+
+
+def test_confirm_link_followed_by_get_or_head_changes_nothing(
+    api_client, eager_jobs, django_capture_on_commit_callbacks
+):
+    """Mail scanners fetch links: consent takes the POST behind the page's button."""
+    subscribe(api_client, "scanned@example.org", django_capture_on_commit_callbacks)
+    link = link_in(mail.outbox[0]).split("testserver")[-1]
+    assert api_client.head(link).status_code == 200
+    assert api_client.get(link).json() == {"status": "pending"}
+    page = api_client.get(link, HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert b'<form method="post"' in page.content and b"Confirm my subscription" in page.content
+    assert Subscriber.objects.get().status == SubscriberStatus.PENDING
+
+
+def test_confirm_link_sent_before_an_unsubscribe_does_not_revive_it(
+    api_client, eager_jobs, django_capture_on_commit_callbacks
+):
+    subscribe(api_client, "left@example.org", django_capture_on_commit_callbacks)
+    confirm = link_in(mail.outbox[0]).split("testserver")[-1]
+    assert api_client.post(confirm).json() == {"status": "confirmed"}
+    subscriber = Subscriber.objects.get()
+    from blogs.notifications import unsubscribe_url
+
+    assert api_client.post(unsubscribe_url(subscriber).split("testserver")[-1].split("8000")[-1]).status_code == 200
+    response = api_client.post(confirm)  # the old link, still within its three days
+    assert response.status_code == 400
+    assert "unsubscribed" in response.json()["error"]["fields"]["token"][0]
+    assert api_client.head(confirm).status_code == 200
+    assert Subscriber.objects.get().status == SubscriberStatus.UNSUBSCRIBED
 
 
 @pytest.mark.parametrize("token", ["", "garbage", "a" * 2000])

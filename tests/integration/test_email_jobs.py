@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from .processes import JobStack, prepared_database, wait_until
+from .processes import JobStack, http, prepared_database, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -110,12 +110,17 @@ def test_subscriber_confirms_is_notified_and_unsubscribes_with_one_click(stack, 
         assert link(text, "/subscriptions/confirm/") == link(html, "/subscriptions/confirm/")
     confirm = link(text_and_html(confirmations[0])[0], "/subscriptions/confirm/")
     assert confirm.startswith(stack.web.url)
+    assert http("HEAD", confirm)[0] == 200  # what a mail scanner sends: it changes nothing
     status, _, body = stack.api("GET", confirm)
+    assert (status, body) == (200, {"status": "pending"})
+    status, _, page = stack.api("GET", confirm, Accept="text/html")  # a person's browser: a page with a button
+    assert status == 200 and b'<form method="post"' in page
+    status, _, body = stack.api("POST", confirm)
     assert (status, body) == (200, {"status": "confirmed"})
     [canary_confirmation] = wait_until(
         lambda: stack.smtp.messages_to(canary), timeout=30, what="the second address's confirmation"
     )
-    assert stack.api("GET", link(text_and_html(canary_confirmation)[0], "/confirm/"))[0] == 200
+    assert stack.api("POST", link(text_and_html(canary_confirmation)[0], "/confirm/"))[0] == 200
 
     first = publish(stack, token, "Snow leopards on camera")
     [notification] = wait_until(
