@@ -79,6 +79,13 @@ def _autocomplete_ranked(published: QuerySet, query: str, limit: int) -> list[Or
     return list(matches[:limit])
 
 
+def upper_as_postgresql(text: str) -> str:
+    """`text` upper-cased character by character, as PostgreSQL's UPPER() does: Python's `upper()` also applies
+    special mappings that change length ("ß" -> "SS", "ﬁ" -> "FI"), which UPPER() leaves as they are, so a
+    prefix folded by Python would never match the index's key."""
+    return "".join(upper if len(upper := char.upper()) == 1 else char for char in text)
+
+
 def _autocomplete_by_tier(published: QuerySet, query: str, limit: int) -> list[Organism]:
     """PostgreSQL: each tier reads at most `limit` rows from an index, and the next runs only if needed.
 
@@ -100,7 +107,7 @@ def _autocomplete_by_tier(published: QuerySet, query: str, limit: int) -> list[O
         prefixed = []
         for field in ("common_name", "scientific_name"):
             key = Collate(Upper(field), "C")
-            rows = published.annotate(prefix_key=key).filter(prefix_key__startswith=query.upper())
+            rows = published.annotate(prefix_key=key).filter(prefix_key__startswith=upper_as_postgresql(query))
             prefixed += rows.order_by("prefix_key", "pk")[:wanted]
         take(sorted(prefixed, key=lambda row: (row.prefix_key, row.pk)))
     if len(found) < limit:

@@ -248,7 +248,7 @@ def _from_local(local, route: Route, key: str, request, now: float):
         return None
     if not settings.RATELIMIT_ENABLE or request.META.get("biomuseum.warmup"):
         return entry, ratelimits.Decision(limited=False)
-    decision = local.counts.take(ratelimits.windows(request, "public-read"))
+    decision = local.quota.take(ratelimits.windows(request, "public-read"))
     return None if decision is None else (entry, decision)
 
 

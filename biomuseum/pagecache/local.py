@@ -19,12 +19,13 @@ current:
 - a watch that has served no page for `PAGE_CACHE_WATCH_IDLE_EXIT` unsubscribes and answers every bump that
   reached it before Redis took it off the channel, then stops.
 
-Public-read rate limits on those hits are counted in the process and added to Redis's counters by the
-same thread every `TICK` (django-ratelimit's keys and windows, as the round-trip path counts). A client
-close to a limit is counted in Redis on every request instead, so limits stay exact where they bite.
+Public-read rate limits on those hits are spent from spare hits that a round-trip lookup set aside in
+Redis for this process (`LocalQuota`, django-ratelimit's keys and windows): every process together never
+allows more than the limit, and a client close to it is counted in Redis on every request.
 """
 
 import contextlib
+import itertools
 import logging
 import os
 import secrets
@@ -46,90 +47,74 @@ REREAD_EVERY = 1.0
 ACK_TIMEOUT = 0.5
 GIVE_UP = 1.0  # no answer to a ping in this long: the connection is dead, make another
 
-FLUSH_COUNTS = """
-local out = {}
-for i = 1, #KEYS do
-    out[i] = redis.call('INCRBY', KEYS[i], ARGV[2 * i - 1])
-    if out[i] == tonumber(ARGV[2 * i - 1]) then redis.call('EXPIRE', KEYS[i], ARGV[2 * i]) end
-end
-return out
-"""
+RESERVE_AT_MOST = 16  # hits one lookup may set aside for this process's own copies
 
 
-def headroom(limit: int) -> int:
-    """How close to a limit a client must be before each of its requests is counted in Redis."""
-    return max(10, limit // 10)
+class Allowance:
+    """Hits a lookup set aside in Redis for one client and window, spent here without a round trip."""
+
+    __slots__ = ("first", "granted", "taken", "ends")
+
+    def __init__(self, first: int, granted: int, ends: float):
+        self.first, self.granted, self.ends = first, granted, ends  # first: the count the first spare one is
+        self.taken = itertools.count()  # next() is atomic: no lock, and no spare one is handed out twice
 
 
-class LocalCounts:
-    """Rate counters for requests answered in this process, sent to Redis in batches.
+class LocalQuota:
+    """Public-read limits for hits answered from this process's copies, exact without a lock.
 
-    Lock-free where requests touch it: a lock there, taken on every hit by every thread, made threads queue
-    for it and for the GIL in turn (six futex calls per hit). A hit appends its windows to a deque (atomic)
-    and bumps an estimate of what this process has not sent yet, which decides only whether the client is
-    near a limit; what reaches Redis is counted from the deque, exactly.
+    A round-trip lookup counts its request in Redis and, in the same script, sets spare hits aside for
+    this process: at most an eighth of what the window has left (and `RESERVE_AT_MOST`). Those are
+    counted in Redis at once, so every process together can never allow more than the limit: near the
+    limit the spare shrinks to nothing and each request is counted in Redis. A hit answered here spends
+    one (`take`); with none left it makes the round trip. Spares not spent die with the window (or sit in
+    another process), which only ever makes a client's limit tighter, never looser.
     """
 
-    NOTHING = (0, 0.0)
-
     def __init__(self):
-        self.queue: deque[tuple[ratelimits.Window, ...]] = deque()
-        self.unsent: dict[str, int] = {}  # window key -> hits not yet sent (an estimate: racy increments)
-        self.known: dict[str, tuple[int, float]] = {}  # window key -> (count Redis last gave, when it ends)
-        # Held while counts are on their way, so that a round trip near a limit sees them once, exactly.
-        self.sending = threading.Lock()
+        # window key -> the allowances lookups made for it, spent oldest first (deque: atomic appends and
+        # removals, so concurrent lookups add to what is there instead of replacing it)
+        self.allowances: dict[str, deque[Allowance]] = {}
 
     def take(self, windows: list[ratelimits.Window]) -> ratelimits.Decision | None:
-        """Count one request here; None when the client is near a limit (count it in Redis instead)."""
-        known, unsent = self.known, self.unsent
+        """Spend one spare hit in every window; None when one has none left (count in Redis instead)."""
         counts = []
         for window in windows:
-            count = known.get(window.cache_key, self.NOTHING)[0] + unsent.get(window.cache_key, 0) + 1
-            if window.limit - count < headroom(window.limit):
+            count = self._spend(self.allowances.get(window.cache_key))
+            if count is None:
                 return None
             counts.append(count)
-        for window in windows:
-            unsent[window.cache_key] = unsent.get(window.cache_key, 0) + 1
-        self.queue.append(tuple(windows))
         return ratelimits.decide(windows, counts)
 
-    def has_unsent(self, windows: list[ratelimits.Window]) -> bool:
-        return any(self.unsent.get(window.cache_key) for window in windows)
-
-    def with_unsent(self, windows: list[ratelimits.Window], counts: list[int]) -> list[int]:
-        """Redis's counts plus what this process has counted and not sent (call holding `sending`)."""
-        return [count + self.unsent.get(window.cache_key, 0) for window, count in zip(windows, counts, strict=True)]
-
-    def observe(self, windows: list[ratelimits.Window], counts: list[int]) -> None:
-        """What Redis answered for these windows on a round trip."""
-        ends = time.time()
-        for window, count in zip(windows, counts, strict=True):
-            self.known[window.cache_key] = (int(count), ends + window.reset)
-
-    def drain(self) -> dict[str, tuple[int, int, float]]:
-        """Window key -> (hits, period, when the window ends), for everything queued so far."""
-        taken: dict[str, tuple[int, int, float]] = {}
-        now = time.time()
-        while True:
+    @staticmethod
+    def _spend(pool: deque[Allowance] | None) -> int | None:
+        while pool:
             try:
-                windows = self.queue.popleft()
+                allowance = pool[0]
             except IndexError:
-                break
-            for window in windows:
-                hits = taken.get(window.cache_key, (0,))[0]
-                taken[window.cache_key] = (hits + 1, window.period, now + window.reset)
-        return taken
+                return None
+            spent = next(allowance.taken)
+            if spent < allowance.granted:
+                return allowance.first + spent
+            with contextlib.suppress(ValueError):
+                pool.remove(allowance)  # used up (another thread may have removed it first)
+        return None
 
-    def sent(self, key: str, hits: int, total: int, ends: float) -> None:
-        self.unsent[key] = max(0, self.unsent.get(key, 0) - hits)
-        self.known[key] = (total, ends)
+    def granted(self, windows: list[ratelimits.Window], counted: list[int], spares: list[int]) -> None:
+        """What a lookup counted for these windows, and the spare hits it set aside."""
+        now = time.time()
+        for window, count, spare in zip(windows, counted, spares, strict=True):
+            if spare > 0:
+                pool = self.allowances.get(window.cache_key)
+                if pool is None:
+                    pool = self.allowances.setdefault(window.cache_key, deque())
+                pool.append(Allowance(int(count) + 1, int(spare), now + window.reset))
 
     def prune(self) -> None:
         now = time.time()
-        for key in [key for key, (_, ends) in self.known.items() if ends <= now]:
-            self.known.pop(key, None)
-        for key in [key for key, hits in self.unsent.items() if not hits]:
-            self.unsent.pop(key, None)
+        for key, pool in list(self.allowances.items()):
+            if not pool or pool[-1].ends <= now:
+                self.allowances.pop(key, None)
 
 
 class LocalPages:
@@ -141,7 +126,7 @@ class LocalPages:
         self.max_entries = max_entries
         self.entries: dict[str, object] = {}
         self.lock = threading.Lock()
-        self.counts = LocalCounts()
+        self.quota = LocalQuota()
         # Shorter than the socket timeout: a writer that cannot reach Redis gives up on its bump only after
         # every process has stopped trusting its copy of the tokens.
         socket_timeout = client.connection_pool.connection_kwargs.get("socket_timeout") or LEASE
@@ -197,7 +182,7 @@ class LocalPages:
 
 
 class _Watch(threading.Thread):
-    """Keeps a LocalPages' tokens current and its lease alive; sends its rate counts."""
+    """Keeps a LocalPages' tokens current and its lease alive."""
 
     def __init__(self, pages: LocalPages):
         super().__init__(name="page-cache-watch", daemon=True)
@@ -229,14 +214,13 @@ class _Watch(threading.Thread):
         from .generations import FAMILIES, generation_key
 
         self.generation_keys = [(family, self.pages.make_key(generation_key(family))) for family in FAMILIES]
-        flush = self.pages.client.register_script(FLUSH_COUNTS)
         delay = TICK
         while time.monotonic() - self.pages.last_used < self.idle_exit:
             pubsub = self.pages.client.pubsub()
             try:
                 pubsub.subscribe(self.pages.channel)
                 self._acknowledge()  # bumps read before a lost connection: the lease was dropped since
-                self._follow(pubsub, flush)
+                self._follow(pubsub)
                 self._leave(pubsub)
             except Exception as error:  # Redis down or stalled: no lease until it answers again
                 self.invalidate()
@@ -251,8 +235,8 @@ class _Watch(threading.Thread):
                 pubsub.close()
         self.invalidate()
 
-    def _follow(self, pubsub, flush) -> None:
-        """Until idle: apply every bump as it arrives, renew the lease each tick, send the rate counts."""
+    def _follow(self, pubsub) -> None:
+        """Until idle: apply every bump as it arrives, renew the lease each tick."""
         reread_at = 0.0
         while time.monotonic() - self.pages.last_used < self.idle_exit:
             asked_at = time.monotonic()
@@ -273,7 +257,7 @@ class _Watch(threading.Thread):
             else:  # no bump since the last reading: the same tokens, a new lease (no MGET)
                 self._renew(asked_at)
             self._acknowledge()
-            self._send_counts(flush)
+            self.pages.quota.prune()
             self._answer_bumps_until(pubsub, asked_at + TICK)
 
     def _answer_bumps_until(self, pubsub, until: float) -> None:
@@ -331,22 +315,6 @@ class _Watch(threading.Thread):
             self.lapses += 1
         self._lease = (tokens, valid_until)
         self.renewed_at = time.monotonic()
-
-    def _send_counts(self, flush) -> None:
-        counts = self.pages.counts
-        with counts.sending:
-            taken = counts.drain()
-            if taken:
-                keys = list(taken)
-                args = [value for hits, period, _ in taken.values() for value in (hits, period + 5)]
-                try:
-                    totals = flush(keys=[self.pages.make_key(key) for key in keys], args=args)
-                except Exception:
-                    totals = None  # public reads fail open: counts lost with an outage are not worth an error
-                for key, total in zip(keys, totals or [None] * len(keys), strict=True):
-                    hits, _, ends = taken[key]
-                    counts.sent(key, hits, int(total) if total is not None else 0, ends)
-        counts.prune()
 
 
 def _ack_key(bump_id) -> str:

@@ -38,20 +38,26 @@ class CacheStore:
 class RedisStore(CacheStore):
     """django-redis: the rate counters, the page and its generations in one round trip (one Lua call).
 
-    The counters are django-ratelimit's own keys and windows, so the public-read
-    policy counts the same way whether a request is a hit or goes through Django.
+    The counters are django-ratelimit's own keys and windows, so the public-read policy counts the same way
+    whether a request is a hit or goes through Django. With local copies, the same call sets spare hits
+    aside for this process (local.LocalQuota): at most an eighth of what each window has left.
     """
 
     LOOKUP = """
     local counters = tonumber(ARGV[1])
     local out = {}
     for i = 1, counters do
-        local by = tonumber(ARGV[counters + i + 1])
-        out[i] = redis.call('INCRBY', KEYS[i], by)
-        if out[i] == by then redis.call('EXPIRE', KEYS[i], ARGV[i + 1]) end
+        local limit = tonumber(ARGV[1 + counters + i])
+        local most = tonumber(ARGV[1 + 2 * counters + i])
+        local count = redis.call('INCR', KEYS[i])
+        if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1 + i]) end
+        local spare = math.min(most, math.floor((limit - count) / 8))
+        if spare > 0 then redis.call('INCRBY', KEYS[i], spare) else spare = 0 end
+        out[2 * i - 1] = count
+        out[2 * i] = spare
     end
     for i = counters + 1, #KEYS do
-        out[i] = redis.call('GET', KEYS[i])
+        out[counters + i] = redis.call('GET', KEYS[i])
     end
     return out
     """
@@ -69,23 +75,22 @@ class RedisStore(CacheStore):
         names = [*generation_keys, *([key] if key else [])]
         make_key = self.client.make_key
         keys = [*(make_key(window.cache_key) for window in windows), *(make_key(name) for name in names)]
-        args = [len(windows), *(window.period + 5 for window in windows), *([1] * len(windows))]
-        local = self.local.counts if self.local is not None and windows else None
-        if local is not None and local.has_unsent(windows):
-            # This process answered some of the client's requests itself (biomuseum.pagecache.local) and has not
-            # sent their counts yet: add them, with none on their way meanwhile, so the verdict is exact.
-            with local.sending:
-                values = self.script(keys=keys, args=args)
-                counts = local.with_unsent(windows, values[: len(windows)])
-        else:
-            values = self.script(keys=keys, args=args)
-            counts = values[: len(windows)]
-        if local is not None:
-            local.observe(windows, values[: len(windows)])
+        reserve = local.RESERVE_AT_MOST if self.local is not None else 0
+        args = [
+            len(windows),
+            *(window.period + 5 for window in windows),
+            *(window.limit for window in windows),
+            *([reserve] * len(windows)),
+        ]
+        values = self.script(keys=keys, args=args)
+        counts, spares = values[0 : 2 * len(windows) : 2], values[1 : 2 * len(windows) : 2]
+        if self.local is not None and windows:
+            self.local.quota.granted(windows, counts, spares)
         decode = self.client.decode
-        found = {name: decode(value) for name, value in zip(names, values[len(windows) :], strict=True) if value}
+        fetched = values[2 * len(windows) :]
+        found = {name: decode(value) for name, value in zip(names, fetched, strict=True) if value}
         tokens = {family: found[generation_key(family)] for family in families if generation_key(family) in found}
-        return found.get(key), tokens, ratelimits.decide(windows, counts)
+        return found.get(key), tokens, ratelimits.decide(windows, [int(count) for count in counts])
 
     def tokens(self, families) -> dict[str, int]:
         found = self.cache.get_many([generation_key(family) for family in families])

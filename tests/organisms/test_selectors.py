@@ -77,3 +77,16 @@ def test_organism_autocomplete_caps_results_and_skips_unpublished():
     suggestions = selectors.organism_autocomplete(query="bat")
     assert len(suggestions) == 10
     assert all(o.is_published for o in suggestions)
+
+
+@pytest.mark.parametrize("typed", ["Straßenk", "straßenk", "STRAßENK", "Straßenkatze"])
+def test_organism_autocomplete_finds_names_with_special_case_mappings(typed):
+    """Python's upper() maps ß to SS; PostgreSQL's UPPER keeps it: both sides must fold alike."""
+    OrganismFactory(common_name="Straßenkatze", scientific_name="Felis catus urbana")
+    OrganismFactory(common_name="Strasse pigeon", scientific_name="Columba livia urbana")
+    names = [o.common_name for o in selectors.organism_autocomplete(query=typed)]
+    assert names[0] == "Straßenkatze"
+
+
+def test_upper_as_postgresql_keeps_length_changing_mappings():
+    assert selectors.upper_as_postgresql("straße ﬁsh ǰ é") == "STRAßE ﬁSH ǰ É"
