@@ -13,7 +13,7 @@ from . import ratelimits
 from .authentication import token_expired
 from .parsers import FormParser, JSONParser, MultiPartParser
 
-LOGIN_POLICIES = ("login-ip", "login-username")
+LOGIN_POLICIES = ("login-ip", "login-username", "login-account")
 
 
 class LoginThrottle(BaseThrottle):

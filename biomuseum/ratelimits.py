@@ -42,9 +42,20 @@ def policies() -> dict[str, Policy]:
     return {
         "public-read": Policy(key="ip", rates=rates["public-read"], fail_open=True, methods=("GET", "HEAD")),
         "login-ip": Policy(key="ip", rates=rates["login-ip"], fail_open=False, methods=("POST",)),
+        # Per address and username: five wrong passwords from one place lock out that place, not the
+        # curator everywhere; "login-account" is the slower backoff for guesses spread over many addresses.
         "login-username": Policy(
-            key="biomuseum.ratelimits.username_key", rates=rates["login-username"], fail_open=False, methods=("POST",)
+            key="biomuseum.ratelimits.address_and_username_key",
+            rates=rates["login-username"],
+            fail_open=False,
+            methods=("POST",),
         ),
+        "login-account": Policy(
+            key="biomuseum.ratelimits.username_key", rates=rates["login-account"], fail_open=False, methods=("POST",)
+        ),
+        # Bearer tokens sent to /ops/ endpoints, per address: guessing is slow; fail open, so monitoring keeps
+        # working while Redis is down.
+        "ops-token": Policy(key="ip", rates=rates["ops-token"], fail_open=True, methods=("GET", "HEAD")),
         "staff-write": Policy(
             key="user", rates=rates["staff-write"], fail_open=True, methods=("POST", "PUT", "PATCH", "DELETE")
         ),
@@ -65,6 +76,10 @@ def policies() -> dict[str, Policy]:
 def username_key(group: str, request) -> str:
     data = getattr(request, "data", None) or request.POST
     return str(data.get("username", "")).strip().lower()[:150]
+
+
+def address_and_username_key(group: str, request) -> str:
+    return f"{_masked_address(client_ip(request))}|{username_key(group, request)}"
 
 
 def email_key(group: str, request) -> str:

@@ -30,6 +30,8 @@ ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/").strip("/") + "/"
 RELEASE = env.str("RELEASE", default="dev")
 # Where the public reaches the site: links in emails, and the host cache warming renders pages for.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Hosts whose images a post body may show (besides this site and MEDIA_URL's host): others are dropped.
+POST_IMAGE_HOSTS = env.list("POST_IMAGE_HOSTS", default=[])
 ENVIRONMENT = env.str("ENVIRONMENT", default="development" if DEBUG else "production")
 
 INSTALLED_APPS = [
@@ -52,6 +54,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "ops.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "biomuseum.securityheaders.SecurityHeadersMiddleware",
+    "biomuseum.charsets.FormCharsetMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -299,6 +303,8 @@ RATELIMITS = {
     "public-read": tuple(env.list("RATELIMIT_PUBLIC_READ", default=["600/m", "12000/h"])),
     "login-ip": tuple(env.list("RATELIMIT_LOGIN_IP", default=["20/m", "200/h"])),
     "login-username": tuple(env.list("RATELIMIT_LOGIN_USERNAME", default=["5/m", "30/h"])),
+    "login-account": tuple(env.list("RATELIMIT_LOGIN_ACCOUNT", default=["100/h"])),
+    "ops-token": tuple(env.list("RATELIMIT_OPS_TOKEN", default=["60/m"])),
     "staff-write": tuple(env.list("RATELIMIT_STAFF_WRITE", default=["120/m"])),
     "subscribe-ip": tuple(env.list("RATELIMIT_SUBSCRIBE_IP", default=["10/h"])),
     "subscribe-address": tuple(env.list("RATELIMIT_SUBSCRIBE_ADDRESS", default=["3/h"])),

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from blogs.subscriptions import ConfirmView, SubscribeView, UnsubscribeView
@@ -23,7 +23,7 @@ urlpatterns = [
     path("api/v1/subscriptions/confirm/", ConfirmView.as_view(), name="subscription-confirm"),
     path("api/v1/subscriptions/unsubscribe/", UnsubscribeView.as_view(), name="subscription-unsubscribe"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/health", health, name="api-health"),
     path("ops/", include("ops.urls")),
     re_path(r"^(?:api|ops)/", errors.json_not_found),

@@ -1,6 +1,9 @@
 """Markdown to HTML that is safe to put in a page: no scripts, no handlers, no javascript: links."""
 
+from urllib.parse import urlsplit
+
 import nh3
+from django.conf import settings
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -40,6 +43,23 @@ def _align_cells(tokens: list[Token]) -> None:
             token.attrs["align"] = str(style).removeprefix("text-align:")
 
 
+def _image_source(tag: str, attribute: str, value: str) -> str | None:
+    """Images in a post come from the museum (a path, or a host in POST_IMAGE_HOSTS): an image from anywhere
+    else is a tracking pixel that tells a third party who read the post, and when."""
+    if tag != "img" or attribute != "src":
+        return value
+    parts = urlsplit(value.strip())
+    if not parts.scheme and not parts.netloc:
+        return value  # a path on this site
+    host = (parts.hostname or "").lower()
+    return value if host and host in allowed_image_hosts() else None
+
+
+def allowed_image_hosts() -> frozenset[str]:
+    hosts = {urlsplit(url).hostname for url in (settings.PUBLIC_BASE_URL, settings.MEDIA_URL) if "//" in url}
+    return frozenset(host.lower() for host in {*hosts, *settings.POST_IMAGE_HOSTS} if host)
+
+
 def render_markdown(source: str) -> str:
     tokens = _markdown.parse(source or "")
     _align_cells(tokens)
@@ -50,5 +70,6 @@ def render_markdown(source: str) -> str:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
+        attribute_filter=_image_source,
         strip_comments=True,
     ).rstrip("\n")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from biomuseum import images
@@ -149,6 +149,10 @@ def subscriber_subscribe(*, email: str) -> None:
     email = email.strip().lower()
     subscriber, _ = Subscriber.objects.select_for_update().get_or_create(email=email)
     if subscriber.status == SubscriberStatus.CONFIRMED:
+        # The same work as the other path (one write, one job that sends nothing to a confirmed address), so
+        # the answer's timing does not tell a confirmed address from another.
+        Subscriber.objects.filter(pk=subscriber.pk).update(status=F("status"))
+        _queue(send_confirmation, subscriber.pk, subscriber.confirmation_asks)
         return
     # Each ask earns a confirmation (someone asking again has probably lost the first); numbering the asks
     # lets the send claim its own, so the sweep re-queueing one whose queueing failed never sends it twice.

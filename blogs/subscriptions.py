@@ -1,5 +1,7 @@
 """The newsletter's public endpoints: subscribe, confirm, unsubscribe (one-click, RFC 8058)."""
 
+import ipaddress
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -46,6 +48,22 @@ class SubscriptionLinkThrottle(PolicyThrottle):
 
 class SubscribeSerializer(StrictInputMixin, serializers.Serializer):
     email = serializers.EmailField(max_length=254)
+
+    def validate_email(self, value: str) -> str:
+        """A newsletter goes to a mailbox on a named domain: not to an address literal (`[192.0.2.1]`, an
+        internal host by number), nor to a name without a dot (`localhost`, an intranet host)."""
+        domain = value.rpartition("@")[2].strip().lower().rstrip(".")
+        if domain.startswith("[") or "." not in domain or _is_ip(domain):
+            raise serializers.ValidationError("Enter an address on a public domain name.")
+        return value
+
+
+def _is_ip(domain: str) -> bool:
+    try:
+        ipaddress.ip_address(domain)
+    except ValueError:
+        return False
+    return True
 
 
 class TokenSerializer(serializers.Serializer):

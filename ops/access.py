@@ -7,6 +7,7 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from biomuseum import ratelimits
 from biomuseum.errors import error_response
 
 
@@ -22,6 +23,12 @@ def ops_protected(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         token = _bearer_token(request)
         if token is not None:
+            decision = ratelimits.check(request, "ops-token")
+            if decision.limited:
+                response = error_response(request, 429, "throttled", "Too many requests. Retry later.")
+                for header, value in decision.headers().items():
+                    response[header] = value
+                return response
             expected = settings.OPS_TOKEN
             if expected and hmac.compare_digest(token.encode(), expected.encode()):
                 return view(request, *args, **kwargs)

@@ -2,6 +2,7 @@
 them, and fails in CI (CI=true), where they must be there."""
 
 import os
+import secrets
 import socket
 from urllib.parse import urlparse
 
@@ -12,6 +13,18 @@ from rest_framework.test import APIClient
 from .factories import UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# Schemathesis (tests/reliability/test_schemathesis.py) tries other cases every run; the header names the seed.
+os.environ.setdefault("SCHEMATHESIS_SEED", str(secrets.randbelow(2**31)))
+
+
+def pytest_report_header(config) -> str:
+    return f"schemathesis seed: {os.environ['SCHEMATHESIS_SEED']} (replay: SCHEMATHESIS_SEED=<seed> make test)"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    terminalreporter.write_line(pytest_report_header(terminalreporter.config))
+
+
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
 
 

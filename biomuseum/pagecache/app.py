@@ -15,9 +15,9 @@ from django_redis.cache import RedisCache
 from ops.metrics import count_page_cache, page_cache_counts
 from ops.requestids import ENVIRON_KEY, request_id_from
 
-from .. import ratelimits
+from .. import ratelimits, securityheaders
 from . import local
-from .entries import Entry
+from .entries import Entry, accepts_gzip
 from .generations import _new_token, _unsaved_bumps, _unsaved_lock, bump, bump_stats, generation_key, generations
 from .routes import Route, page_key, request_scheme, route_for
 from .stores import CacheStore, _store
@@ -159,7 +159,7 @@ class PageCacheApp:
         extra = _extra_headers(environ, request_id, decision)
         if not _storable(status, headers):
             return self._send(start_response, (status, headers, body), list(decision.headers().items()))
-        gzip_wanted = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        gzip_wanted = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         entry = Entry.build(headers, body, (), _expires_at(route, now), compress=gzip_wanted)
         return self._send(start_response, entry.respond(environ, time.time()), extra)
 
@@ -223,6 +223,7 @@ class PageCacheApp:
             }
         )
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        headers += [("Cache-Control", "no-store"), *securityheaders.headers()]
         headers += [(name, value) for name, value in extra if name != "Retry-After"]
         start_response("429 Too Many Requests", [*headers, ("Retry-After", str(retry_after))])
         return [body]

@@ -3,9 +3,12 @@
 import gzip
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.utils.http import parse_etags
+
+from .. import securityheaders
 
 VARY = "Accept, Accept-Encoding, Origin"
 # Response headers that belong to one request, never to the cached page.
@@ -45,7 +48,7 @@ class Entry:
         return self.generations == tokens and now < self.expires_at
 
     def respond(self, environ: dict, now: float) -> tuple[str, list[tuple[str, str]], bytes]:
-        use_gzip = self.gzip_body is not None and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+        use_gzip = self.gzip_body is not None and accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         etag = f'"{self.etag}-gz"' if use_gzip else f'"{self.etag}"'
         max_age = max(0, min(settings.PAGE_CACHE_MAX_AGE, int(self.expires_at - now)))
         headers = [
@@ -58,7 +61,7 @@ class Entry:
             ("Vary", VARY),
         ]
         if _matches(environ.get("HTTP_IF_NONE_MATCH"), etag):
-            return "304 Not Modified", headers, b""
+            return "304 Not Modified", [*headers, *securityheaders.headers()], b""
         body = self.gzip_body if use_gzip else self.body
         headers += [*self.headers, ("Content-Length", str(len(body)))]
         if use_gzip:
@@ -71,3 +74,23 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = [tag.removeprefix("W/") for tag in parse_etags(if_none_match)]
     return "*" in tags or etag in tags
+
+
+@lru_cache(maxsize=256)
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether `Accept-Encoding` allows gzip: named (or `*`) with a quality above zero (`gzip;q=0` refuses)."""
+    if "gzip" not in accept_encoding and "*" not in accept_encoding:
+        return False
+    allowed: dict[str, bool] = {}
+    for item in accept_encoding.split(","):
+        coding, *parameters = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        allowed[coding.lower()] = quality > 0
+    return allowed.get("gzip", allowed.get("x-gzip", allowed.get("*", False)))

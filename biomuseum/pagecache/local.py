@@ -47,7 +47,7 @@ REREAD_EVERY = 1.0
 ACK_TIMEOUT = 0.5
 GIVE_UP = 1.0  # no answer to a ping in this long: the connection is dead, make another
 
-RESERVE_AT_MOST = 16  # hits one lookup may set aside for this process's own copies
+RESERVE_AT_MOST = 128  # hits one lookup may set aside for this process's own copies
 
 
 class Allowance:

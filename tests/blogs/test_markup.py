@@ -75,11 +75,15 @@ def test_render_markdown_keeps_mailto_and_autolinks():
     assert 'href="https://example.org/a"' in html
 
 
-def test_render_markdown_keeps_https_images():
-    html = render_markdown("![A fox](https://example.org/fox.jpg)")
-
-    assert 'src="https://example.org/fox.jpg"' in html
-    assert 'alt="A fox"' in html
+def test_render_markdown_keeps_images_from_allowed_hosts_only(settings):
+    """An image from anywhere else is a tracking pixel: the third party learns who read the post, and when."""
+    settings.POST_IMAGE_HOSTS = ["images.museum.example"]
+    kept = render_markdown("![A fox](https://images.museum.example/fox.jpg) ![Own](/media/renditions/f.webp)")
+    assert 'src="https://images.museum.example/fox.jpg"' in kept
+    assert 'src="/media/renditions/f.webp"' in kept
+    dropped = render_markdown("![A fox](https://tracker.example/pixel.gif?reader=1) ![B](//tracker.example/p.gif)")
+    assert "tracker.example" not in dropped
+    assert 'alt="A fox"' in dropped
 
 
 def test_render_markdown_renders_fenced_code_escaped_and_without_a_class():
