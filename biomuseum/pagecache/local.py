@@ -63,12 +63,13 @@ class Allowance:
 class LocalQuota:
     """Public-read limits for hits answered from this process's copies, exact without a lock.
 
-    A round-trip lookup counts its request in Redis and, in the same script, sets spare hits aside for
-    this process: at most an eighth of what the window has left (and `RESERVE_AT_MOST`). Those are
-    counted in Redis at once, so every process together can never allow more than the limit: near the
-    limit the spare shrinks to nothing and each request is counted in Redis. A hit answered here spends
-    one (`take`); with none left it makes the round trip. Spares not spent die with the window (or sit in
-    another process), which only ever makes a client's limit tighter, never looser.
+    A round-trip lookup counts its request in Redis and, when this process holds no spare hits for the
+    window, sets some aside for it in the same script: at most an eighth of what the window has left
+    (and `RESERVE_AT_MOST`). Those are counted in Redis at once, so every process together can never
+    allow more than the limit: near the limit the spare shrinks to nothing and each request is counted
+    in Redis. A hit answered here spends one (`take`); with none left it makes the round trip. Spares not
+    spent die with the window (or sit in another process), which only ever makes a client's limit
+    tighter, never looser.
     """
 
     def __init__(self):
@@ -99,6 +100,11 @@ class LocalQuota:
             with contextlib.suppress(ValueError):
                 pool.remove(allowance)  # used up (another thread may have removed it first)
         return None
+
+    def to_reserve(self, window: ratelimits.Window) -> int:
+        """How many spare hits a lookup may set aside: none while this process may still hold some (most
+        lookups are for pages not kept here, and must not pile up spares the client never spends)."""
+        return 0 if self.allowances.get(window.cache_key) else RESERVE_AT_MOST
 
     def granted(self, windows: list[ratelimits.Window], counted: list[int], spares: list[int]) -> None:
         """What a lookup counted for these windows, and the spare hits it set aside."""

@@ -75,12 +75,12 @@ class RedisStore(CacheStore):
         names = [*generation_keys, *([key] if key else [])]
         make_key = self.client.make_key
         keys = [*(make_key(window.cache_key) for window in windows), *(make_key(name) for name in names)]
-        reserve = local.RESERVE_AT_MOST if self.local is not None else 0
+        quota = self.local.quota if self.local is not None else None
         args = [
             len(windows),
             *(window.period + 5 for window in windows),
             *(window.limit for window in windows),
-            *([reserve] * len(windows)),
+            *(quota.to_reserve(window) if quota is not None else 0 for window in windows),
         ]
         values = self.script(keys=keys, args=args)
         counts, spares = values[0 : 2 * len(windows) : 2], values[1 : 2 * len(windows) : 2]
