@@ -29,8 +29,8 @@ run: migrate
 	$(MANAGE) collectstatic --noinput -v0
 	$(MANAGE) seed_demo --if-empty
 	$(MANAGE) ensure_curator --base-url http://127.0.0.1:$${PORT:-8000}
-	@echo "Serving on http://127.0.0.1:$${PORT:-8000}/api/v1/organisms/ (Ctrl-C to stop)"
-	$(BIN)/gunicorn biomuseum.wsgi --config gunicorn.conf.py
+	@echo "Serving on http://127.0.0.1:$${PORT:-8000}/api/v1/organisms/ with a worker and scheduler; mail in var/mail/ (Ctrl-C stops all)"
+	CELERY_EMBEDDED_BROKER=1 $(MANAGE) serve
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -29,7 +29,10 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 ADMIN_URL = env.str("DJANGO_ADMIN_URL", default="admin/").strip("/") + "/"
 RELEASE = env.str("RELEASE", default="dev")
 # Where the public reaches the site: links in emails, and the host cache warming renders pages for.
-PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Default: the address gunicorn.conf.py binds (HOST, PORT), so links in mail follow `PORT=8765 make run`.
+_host = env.str("HOST", default="127.0.0.1")
+_served_at = f"http://{'127.0.0.1' if _host in ('0.0.0.0', '::', '[::]') else _host}:{env.str('PORT', default='8000')}"
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=_served_at).rstrip("/")
 # Hosts whose images a post body may show (besides this site and MEDIA_URL's host): others are dropped.
 POST_IMAGE_HOSTS = env.list("POST_IMAGE_HOSTS", default=[])
 ENVIRONMENT = env.str("ENVIRONMENT", default="development" if DEBUG else "production")
@@ -132,8 +135,12 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "biomuseum"}}
 
 # --- Jobs ---
-# Celery on Redis; with no broker configured, tasks run in-process (eagerly) so `make run` stands alone.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# Celery on Redis. Without Redis, `make run` (CELERY_EMBEDDED_BROKER=1) uses kombu's filesystem transport
+# (`filesystem://`, messages as files under CELERY_BROKER_FOLDER): a real worker and scheduler with no server
+# to install. With no broker at all, tasks run in-process (eagerly).
+_embedded_broker = "filesystem://" if env.bool("CELERY_EMBEDDED_BROKER", default=False) else ""
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or _embedded_broker)
+CELERY_BROKER_FOLDER = env.str("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "broker"))
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_IGNORE_RESULT = True  # the database row is each job's truth; no result backend
@@ -157,6 +164,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _folder in ("in", "processed"):
+        Path(CELERY_BROKER_FOLDER, _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(Path(CELERY_BROKER_FOLDER, "in")),
+        "data_folder_out": str(Path(CELERY_BROKER_FOLDER, "in")),
+        "processed_folder": str(Path(CELERY_BROKER_FOLDER, "processed")),
+        "store_processed": False,
+    }
 IMAGE_TASK_SOFT_TIME_LIMIT = env.int("IMAGE_TASK_SOFT_TIME_LIMIT", default=240)
 IMAGE_MAX_ATTEMPTS = env.int("IMAGE_MAX_ATTEMPTS", default=5)
 IMAGE_PENDING_GRACE = env.int("IMAGE_PENDING_GRACE", default=120)  # seconds before the sweeper re-queues
@@ -166,7 +182,7 @@ CELERY_BEAT_SCHEDULE = {
     "warm-cache": {"task": "ops.warm_cache", "schedule": env.float("WARM_CACHE_EVERY", default=900.0)},
     "sweep-images": {"task": "organisms.sweep_images", "schedule": 60.0},
     "sweep-covers": {"task": "blogs.sweep_covers", "schedule": 60.0},
-    "notify-due-posts": {"task": "blogs.notify_due_posts", "schedule": 60.0},
+    "notify-due-posts": {"task": "blogs.notify_due_posts", "schedule": env.float("NOTIFY_DUE_EVERY", default=60.0)},
 }
 
 # --- Auth ---
@@ -268,7 +284,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Email ---
 # SMTP from EMAIL_URL (smtp://user:pass@host:587, smtp+tls://, smtp+ssl://) or EMAIL_HOST/EMAIL_PORT/...;
-# with neither, mail is printed to the console (embedded defaults).
+# with neither, each message is written as a .eml file under EMAIL_FILE_PATH (var/mail/; embedded defaults).
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 elif env.str("EMAIL_HOST", default=""):
@@ -280,7 +296,8 @@ elif env.str("EMAIL_HOST", default=""):
     EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
     EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    EMAIL_BACKEND = "biomuseum.mailfiles.EmlFileBackend"
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BioMuseum <newsletter@biomuseum.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
