@@ -11,9 +11,14 @@ from django.conf import settings
 from django.http import Http404
 from django.views.static import serve
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+
 
 def rendition(request, path: str):
     parts = path.replace("\\", "/").split("/")
     if any(part in ("", ".", "..") for part in parts):
         raise Http404("No such rendition.")
-    return serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "renditions")
+    response = serve(request, path, document_root=Path(settings.MEDIA_ROOT) / "renditions")
+    if response.status_code == 200:
+        response["Cache-Control"] = IMMUTABLE  # a rendition's name changes with its content
+    return response

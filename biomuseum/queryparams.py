@@ -1,7 +1,8 @@
 """Query-string validation shared by the public endpoints.
 
 Unknown parameters are a 400 (a typo in a filter must not silently return everything);
-tracking parameters that links pick up on the way are ignored everywhere.
+tracking parameters that links pick up on the way are ignored everywhere. An empty value means "not set"
+(`?search=` from an empty search box, `?kingdom=` from a filter left at "any"), as if it were absent.
 """
 
 from django.http import QueryDict
@@ -23,7 +24,7 @@ class QueryParamsSerializer(serializers.Serializer):
 
     def __init__(self, query: QueryDict | None = None, **kwargs):
         self._query = query if query is not None else QueryDict()
-        data = {key: self._query.getlist(key)[-1] for key in self._query}
+        data = {key: self._query.getlist(key)[-1] for key in self._query if self._query.getlist(key)[-1] != ""}
         super().__init__(data=data, **kwargs)
 
     def get_fields(self) -> dict:

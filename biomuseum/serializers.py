@@ -1,5 +1,6 @@
 """Serializer behaviour both apps share: sparse output fields and strict input."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 
@@ -30,6 +31,24 @@ class StrictInputMixin:
         return super().to_internal_value(data)
 
 
+def media_url(url: str, request=None) -> str:
+    """A stored file's URL, absolute like every other `url` in the API, so a frontend on another origin
+    loads it from here: from MEDIA_BASE_URL when set (a CDN), else from the address the request came to
+    (PUBLIC_BASE_URL outside a request, as in mail)."""
+    if not url or "//" in url[:8]:
+        return url
+    base = settings.MEDIA_BASE_URL
+    if base and url.startswith(settings.MEDIA_URL):
+        return f"{base.rstrip('/')}/{url[len(settings.MEDIA_URL) :]}"
+    if request is not None:
+        return request.build_absolute_uri(url)
+    return f"{settings.PUBLIC_BASE_URL}{url}"
+
+
+def absolute_renditions(renditions: list[dict], request=None) -> list[dict]:
+    return [{**rendition, "url": media_url(rendition["url"], request)} for rendition in renditions]
+
+
 def srcset_by_format(renditions: list[dict]) -> dict[str, str]:
     """`{"webp": "a.webp 320w, b.webp 640w", ...}` from a renditions manifest."""
     by_format: dict[str, list[dict]] = {}
@@ -50,8 +69,11 @@ class ProcessedImageSerializer(serializers.Serializer):
     height = serializers.IntegerField(read_only=True, allow_null=True)
     placeholder = serializers.CharField(read_only=True)
     dominant_color = serializers.CharField(read_only=True)
-    renditions = serializers.JSONField(read_only=True)
+    renditions = serializers.SerializerMethodField()
     srcset = serializers.SerializerMethodField()
 
+    def get_renditions(self, image) -> list[dict]:
+        return absolute_renditions(image.renditions or [], self.context.get("request"))
+
     def get_srcset(self, image) -> dict[str, str]:
-        return srcset_by_format(image.renditions or [])
+        return srcset_by_format(absolute_renditions(image.renditions or [], self.context.get("request")))

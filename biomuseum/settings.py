@@ -205,6 +205,8 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
+# Where browsers fetch media from when not from this site (a CDN): the API's image URLs start with it.
+MEDIA_BASE_URL = env.str("MEDIA_BASE_URL", default="")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Serve MEDIA_ROOT from Django itself: right for `make run`, wrong behind a CDN or object storage.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
@@ -241,7 +243,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_URLS_REGEX = r"^/api/.*$"
+# A frontend's dev server on this machine (any port) works out of the box when debugging, and only then.
+CORS_ALLOWED_ORIGIN_REGEXES = (
+    [r"^http://(localhost|127\.0\.0\.1|\[::1\]):\d+$"] if DEBUG and not CORS_ALLOWED_ORIGINS else []
+)
+CORS_URLS_REGEX = r"^/(api|media/renditions)/.*$"  # renditions too: a frontend may draw them on a canvas
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 OPS_TOKEN = env.str("OPS_TOKEN", default="")
 CSRF_FAILURE_VIEW = "biomuseum.errors.csrf_failure"

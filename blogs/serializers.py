@@ -30,7 +30,7 @@ class PostListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
 
     def get_cover(self, post) -> CoverSerializer(allow_null=True):
         cover = cover_of(post)
-        return CoverSerializer(cover).data if cover else None
+        return CoverSerializer(cover, context=self.context).data if cover else None
 
 
 class RelatedOrganismSerializer(serializers.ModelSerializer):

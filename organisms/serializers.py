@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from biomuseum.queryparams import QueryParamsSerializer
-from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin
+from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin, media_url
 from blogs.models import Post
 
 from .models import ConservationStatus, Organism, OrganismImage
@@ -20,11 +20,11 @@ class ThumbnailSerializer(serializers.Serializer):
     dominant_color = serializers.CharField()
 
 
-def thumbnail_of(image: OrganismImage | None) -> dict | None:
+def thumbnail_of(image: OrganismImage | None, request=None) -> dict | None:
     if image is None:
         return None
     return {
-        "url": image.smallest_url(),
+        "url": media_url(image.smallest_url(), request),
         "alt_text": image.alt_text,
         "placeholder": image.placeholder,
         "dominant_color": image.dominant_color,
@@ -57,7 +57,7 @@ class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
 
     def get_thumbnail(self, organism) -> ThumbnailSerializer(allow_null=True):
         images = organism.images.all()  # prefetched: ready images in order
-        return thumbnail_of(images[0] if images else None)
+        return thumbnail_of(images[0] if images else None, self.context.get("request"))
 
 
 class RelatedPostSerializer(serializers.ModelSerializer):

@@ -1,6 +1,7 @@
 """The WSGI wrapper: public GETs of page-cached routes from the cache, everything else to Django."""
 
 import logging
+import re
 import time
 from collections.abc import Iterable
 from http import HTTPStatus
@@ -269,8 +270,12 @@ def _has_session(environ: dict) -> bool:
 
 
 def _cors_headers(environ: dict) -> list[tuple[str, str]]:
+    """What django-cors-headers would send for this origin (the same two settings)."""
     origin = environ.get("HTTP_ORIGIN")
-    if origin and origin in settings.CORS_ALLOWED_ORIGINS:
+    if origin and (
+        origin in settings.CORS_ALLOWED_ORIGINS
+        or any(re.match(pattern, origin) for pattern in settings.CORS_ALLOWED_ORIGIN_REGEXES)
+    ):
         return [("Access-Control-Allow-Origin", origin)]
     return []
 

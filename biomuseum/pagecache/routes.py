@@ -107,7 +107,8 @@ def canonical_query(route: Route, environ: dict) -> list[tuple[str, str]] | None
             continue
         if name not in route.allowed:
             return None  # the view answers 400; nothing to cache
-        kept.append((name, value))
+        if value != "":  # empty means not set (biomuseum/queryparams.py): one entry with the bare page
+            kept.append((name, value))
     return kept
 
 

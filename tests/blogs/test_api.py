@@ -75,7 +75,10 @@ def test_post_list_item_shape(api_client):
     assert item["url"] == f"http://testserver/api/v1/posts/{post.slug}/"
     assert item["author"] == "Mary Anning"
     assert item["tags"] == ["Fossils"]
-    assert item["cover"]["srcset"]["webp"] == "/media/r/c-320.webp 320w, /media/r/c-640.webp 640w"
+    assert (
+        item["cover"]["srcset"]["webp"]
+        == "http://testserver/media/r/c-320.webp 320w, http://testserver/media/r/c-640.webp 640w"
+    )
     assert "original" not in item["cover"]
 
 

@@ -141,7 +141,9 @@ def test_organism_detail_shows_images_and_published_related_posts(api_client):
     assert [post["title"] for post in body["related_posts"]] == ["Seen"]
     image = body["images"][0]
     assert image["alt_text"] == "Portrait"
-    assert image["srcset"]["webp"] == "/media/r/a-320.webp 320w, /media/r/a-640.webp 640w"
+    assert image["srcset"]["webp"] == (
+        "http://testserver/media/r/a-320.webp 320w, http://testserver/media/r/a-640.webp 640w"
+    )
     assert "original" not in image
     assert body["class"] == "Mammalia" and body["order"] == "Carnivora"
 

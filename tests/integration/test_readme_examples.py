@@ -1,0 +1,45 @@
+"""The README's API examples, extracted from the README itself and run in order with curl against a fresh
+server with the demo data, as a newcomer would after `make run`: every one must succeed."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from .processes import ROOT, Gunicorn, manage, project_env
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "a long curator passphrase for the readme"
+
+
+def readme_api_examples() -> str:
+    text = (ROOT / "README.md").read_text()
+    api = text[text.index("## API") :]
+    return re.search(r"```sh\n(.*?)```", api, re.DOTALL).group(1)
+
+
+def test_readme_api_examples_run_in_order_on_a_fresh_server(tmp_path):
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    env = project_env(tmp_path)
+    manage(env, "migrate", "--noinput")
+    manage(env, "seed_demo", "--if-empty")
+    manage(env, "shell", "-c", "from django.contrib.auth.models import User; "
+           f"User.objects.create_user('curator', password={PASSWORD!r}, is_staff=True, is_superuser=True)")  # fmt: skip
+    server = Gunicorn(env, tmp_path / "gunicorn.log").start()
+    script = readme_api_examples()
+    assert "curl" in script and "password=..." in script
+    script = script.replace("http://127.0.0.1:8000", server.url).replace("password=...", f"password='{PASSWORD}'")
+    script = script.replace("curl ", "curl -sS --fail-with-body -o /dev/stderr -w '%{http_code}\\n' ")
+    script = script.replace(
+        "curl -sS --fail-with-body -o /dev/stderr -w '%{http_code}\\n' -s -d", "curl -sS --fail-with-body -d"
+    )  # the token line's output is read by the next command
+    try:
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    statuses = result.stdout.split()
+    assert statuses == ["200"] * 5 + ["201", "200"], result.stdout
