@@ -9,6 +9,7 @@ still counts.
 """
 
 from django.db import models
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 
 class PublicState(models.Model):
@@ -63,3 +64,30 @@ def public_after_write(instance: models.Model) -> bool:
     public = instance.shows_publicly()
     instance._public_when_loaded = public
     return public
+
+
+def invalidate_on_writes(model: type[models.Model], family: str) -> None:
+    """Bump `family`'s pages after every committed save or delete of `model` that the public can see.
+
+    Before the write, the handlers note whether the row is public as written or as stored; after it,
+    whether it is public now. Signals, so every path counts: services, admin forms and inlines, the shell,
+    imports, jobs. (Connected from the apps' ready(); the page cache is not imported with the models.)"""
+    from .pagecache import content_changed
+
+    def before(sender, instance, **kwargs) -> None:
+        instance._page_cache_public_around = public_before_or_after(instance)
+
+    def saved(sender, instance, update_fields=None, using=None, **kwargs) -> None:
+        around = getattr(instance, "_page_cache_public_around", True)
+        if seen_by_public(instance, was_public=around, update_fields=update_fields):
+            content_changed(family, using=using)
+
+    def deleted(sender, instance, using=None, **kwargs) -> None:
+        if getattr(instance, "_page_cache_public_around", True):
+            content_changed(family, using=using)
+
+    name = f"{model._meta.label}-{family}"
+    pre_save.connect(before, sender=model, weak=False, dispatch_uid=f"pagecache-presave-{name}")
+    post_save.connect(saved, sender=model, weak=False, dispatch_uid=f"pagecache-save-{name}")
+    pre_delete.connect(before, sender=model, weak=False, dispatch_uid=f"pagecache-predelete-{name}")
+    post_delete.connect(deleted, sender=model, weak=False, dispatch_uid=f"pagecache-delete-{name}")

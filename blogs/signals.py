@@ -1,28 +1,17 @@
 """Page-cache invalidation for the blog (see organisms/signals.py for why signals)."""
 
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from biomuseum.pagecache import content_changed
-from biomuseum.publicstate import public_after_write, public_before_or_after, seen_by_public, stored_as_public
+from biomuseum.publicstate import invalidate_on_writes, public_after_write, stored_as_public
 
 from .models import CoverImage, Post, Tag
 
 M2M_CHANGES = frozenset({"post_add", "post_remove", "post_clear"})
 
 
-def remember_public_state(sender, instance, **kwargs) -> None:
-    instance._page_cache_was_public = public_before_or_after(instance)
-
-
-def post_saved(sender, instance, update_fields=None, **kwargs) -> None:
-    was_public = getattr(instance, "_page_cache_was_public", True)
-    if seen_by_public(instance, was_public=was_public, update_fields=update_fields):
-        content_changed("posts", using=kwargs.get("using"))
-
-
-def post_deleted(sender, instance, **kwargs) -> None:
-    if getattr(instance, "_page_cache_was_public", True):
-        content_changed("posts", using=kwargs.get("using"))
+def tag_deleted(sender, instance, **kwargs) -> None:
+    content_changed("posts", using=kwargs.get("using"))
 
 
 def tag_saved(sender, instance, created, **kwargs) -> None:
@@ -40,12 +29,8 @@ def post_links_changed(sender, instance, action, reverse, **kwargs) -> None:
 
 def connect() -> None:
     for model in (Post, CoverImage):
-        name = model.__name__
-        pre_save.connect(remember_public_state, sender=model, dispatch_uid=f"pagecache-presave-{name}")
-        post_save.connect(post_saved, sender=model, dispatch_uid=f"pagecache-save-{name}")
-        pre_delete.connect(remember_public_state, sender=model, dispatch_uid=f"pagecache-predelete-{name}")
-        post_delete.connect(post_deleted, sender=model, dispatch_uid=f"pagecache-delete-{name}")
+        invalidate_on_writes(model, "posts")
     post_save.connect(tag_saved, sender=Tag, dispatch_uid="pagecache-save-Tag")
-    post_delete.connect(post_deleted, sender=Tag, dispatch_uid="pagecache-delete-Tag")
+    post_delete.connect(tag_deleted, sender=Tag, dispatch_uid="pagecache-delete-Tag")
     for through in (Post.tags.through, Post.related_organisms.through):
         m2m_changed.connect(post_links_changed, sender=through, dispatch_uid=f"pagecache-m2m-{through.__name__}")

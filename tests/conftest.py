@@ -246,6 +246,15 @@ class ThrowawayRedis:
 
 
 @pytest.fixture
+def redis_server():
+    """A private redis-server for processes a test starts (throwaway_redis points this process at one)."""
+    server = ThrowawayRedis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def throwaway_redis(settings):
     """The default cache on a private redis-server that the test may stop (settings point at it)."""
     server = ThrowawayRedis()

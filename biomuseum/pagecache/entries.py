@@ -79,6 +79,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 @lru_cache(maxsize=256)
 def accepts_gzip(accept_encoding: str) -> bool:
     """Whether `Accept-Encoding` allows gzip: named (or `*`) with a quality above zero (`gzip;q=0` refuses)."""
+    accept_encoding = accept_encoding.lower()
     if "gzip" not in accept_encoding and "*" not in accept_encoding:
         return False
     allowed: dict[str, bool] = {}

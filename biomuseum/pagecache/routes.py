@@ -92,10 +92,10 @@ def _host_decision(host: str, scheme: str, server_port: str | None, allowed_host
     if not domain or not validate_host(domain, allowed_hosts):
         return None
     if not port or port == DEFAULT_PORTS.get(scheme):
-        return f"[{domain}]" if ":" in domain else domain
+        return domain  # lowercased; an IPv6 address keeps its brackets
     if port not in (server_port, _public_port()):
         return None
-    return f"[{domain}]:{port}" if ":" in domain else f"{domain}:{port}"
+    return f"{domain}:{port}"
 
 
 def canonical_query(route: Route, environ: dict) -> list[tuple[str, str]] | None:

@@ -21,14 +21,6 @@ def ready(server: Gunicorn) -> tuple[int, dict, float]:
     return status, json.loads(body), time.monotonic() - started
 
 
-@pytest.fixture
-def redis_server():
-    server = ThrowawayRedis()
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_ready_is_degraded_within_a_second_when_the_cache_drops_packets(tmp_path, redis_server):
     proxy = TcpProxy(redis_server.port)
     env = project_env(

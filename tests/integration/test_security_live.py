@@ -10,8 +10,6 @@ from http.client import HTTPConnection
 
 import pytest
 
-from tests.conftest import ThrowawayRedis
-
 from .processes import Gunicorn, http, manage, project_env
 
 pytestmark = pytest.mark.integration
@@ -28,14 +26,6 @@ def _get(port: int, path: str, *, source: str = "127.0.0.1", method: str = "GET"
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
-
-
-@pytest.fixture
-def redis_server():
-    server = ThrowawayRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 def _served(tmp_path, name: str, **env_extra) -> tuple[Gunicorn, dict]:

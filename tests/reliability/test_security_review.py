@@ -127,6 +127,8 @@ def test_review_random_ports_do_not_grow_the_cache(wsgi):
     OrganismFactory()
     assert wsgi("GET", ORGANISMS, HTTP_HOST="testserver")["X-Cache"] == "MISS"
     assert wsgi("GET", ORGANISMS, HTTP_HOST="TestServer:80")["X-Cache"] == "HIT"  # one spelling of one site
+    assert wsgi("GET", ORGANISMS, HTTP_HOST="[::1]")["X-Cache"] == "MISS"  # an IPv6 host keeps its brackets
+    assert wsgi("GET", ORGANISMS, HTTP_HOST="[::1]:80")["X-Cache"] == "HIT"
     for port in (1234, 2345, 3456):
         response = wsgi("GET", ORGANISMS, HTTP_HOST=f"testserver:{port}")
         assert response.status_code == 200
