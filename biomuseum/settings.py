@@ -165,6 +165,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "biomuseum.brokerfiles:Transport"  # messages appear whole or not at all
     for _folder in ("in", "processed"):
         Path(CELERY_BROKER_FOLDER, _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
