@@ -25,9 +25,9 @@ worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
-# A worker is replaced after this many requests: a guard against slow leaks (none is measured: bench/). At
-# thousands of cache hits a second per worker, 20,000 meant a restart every few seconds; and each restart
-# leaves the other workers holding every keep-alive connection its clients reopened meanwhile.
+# A worker is replaced after this many requests, a guard against slow leaks (none is measured: bench/). High,
+# because a worker serves thousands of cache hits a second, and each restart moves its keep-alive clients
+# onto the other workers.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "100000"))
 # Heartbeat files on a memory filesystem: a slow disk must not make the arbiter kill healthy workers.

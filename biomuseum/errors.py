@@ -18,6 +18,9 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from . import ratelimits
+from .envelopes import error_envelope, server_error_envelope
+from .errorids import assign_error_id
 from .images import StorageUnavailable
 
 logger = logging.getLogger("biomuseum.errors")
@@ -30,10 +33,7 @@ def is_json_path(path: str) -> bool:
 
 
 def error_body(request, status: int, code: str, message: str, fields: dict | None = None) -> dict:
-    error = {"status": status, "code": code, "message": message}
-    if fields:
-        error["fields"] = fields
-    return {"error": error, "request_id": getattr(request, "request_id", None)}
+    return error_envelope(getattr(request, "request_id", None), status, code, message, fields)
 
 
 def error_response(request, status: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
@@ -91,22 +91,16 @@ def api_exception_handler(exc, context):
     else:
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         message = _first_message(detail)
+    if isinstance(exc, exceptions.Throttled):
+        decision = getattr(exc, "decision", None) or ratelimits.Decision(True, reset=math.ceil(exc.wait or 60))
+        body, limits = ratelimits.throttled(getattr(request, "request_id", None), decision)
+        return Response(body, status=429, headers={**dict(response.items()), **limits})
     body = error_body(request, response.status_code, str(code), message, fields)
-    if response.status_code == 429:
-        wait = getattr(exc, "wait", None)
-        body["retry_after"] = max(math.ceil(wait), 1) if wait is not None else 60
-        response["Retry-After"] = str(body["retry_after"])
-        decision = getattr(exc, "decision", None)
-        if decision is not None:
-            for header, value in decision.headers().items():
-                response[header] = value
     return Response(body, status=response.status_code, headers=dict(response.items()))
 
 
 def database_unavailable(request, exc: Exception) -> Response:
     """The database cannot be reached: a 503 the client can retry, with an error id, never a 500 page."""
-    from ops.errorids import assign_error_id
-
     django_request = getattr(request, "_request", request)
     assign_error_id(request=django_request)
     error_id = django_request.error_id
@@ -140,11 +134,7 @@ def handler500(request):
     if not is_json_path(request.path):
         return server_error(request)
     error_id = getattr(request, "error_id", None) or uuid.uuid4().hex
-    body = error_body(
-        request, 500, "server_error", "An unexpected error occurred. Quote the error id when reporting it."
-    )
-    body["error_id"] = error_id
-    return JsonResponse(body, status=500)
+    return JsonResponse(server_error_envelope(getattr(request, "request_id", None), error_id), status=500)
 
 
 @csrf_exempt  # it changes nothing: an unknown path is a 404 for every method, not a CSRF failure

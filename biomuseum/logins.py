@@ -7,24 +7,20 @@ from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 
 from . import ratelimits
 from .authentication import token_expired
 from .parsers import FormParser, JSONParser, MultiPartParser
+from .throttles import PolicyThrottle, RateLimitHeadersMixin
 
 LOGIN_POLICIES = ("login-ip", "login-username", "login-account")
 
 
-class LoginThrottle(BaseThrottle):
-    def allow_request(self, request, view) -> bool:
-        decision = ratelimits.check(request, *LOGIN_POLICIES)
-        if decision.limited:
-            raise ratelimits.RateLimited(decision)
-        return True
+class LoginThrottle(PolicyThrottle):
+    policies = LOGIN_POLICIES
 
 
-class TokenLoginView(ObtainAuthToken):
+class TokenLoginView(RateLimitHeadersMixin, ObtainAuthToken):
     """POST a staff member's username and password, get the account's API token (a new one once the old
     has expired). Only staff get tokens: the API has nothing for other accounts that anonymous reads lack."""
 
@@ -52,10 +48,7 @@ def admin_login(request, extra_context=None):
     """The admin's own login view, behind the same limits as the token endpoint."""
     decision = ratelimits.check(request, *LOGIN_POLICIES)
     if decision.limited:
-        response = HttpResponse(
-            "Too many sign-in attempts. Wait a moment and try again.", status=429, content_type="text/plain"
-        )
-        for header, value in decision.headers().items():
-            response[header] = value
-        return response
+        _, headers = ratelimits.throttled(None, decision)  # a page for people: the headers, not the JSON
+        message = "Too many sign-in attempts. Wait a moment and try again."
+        return HttpResponse(message, status=429, content_type="text/plain", headers=headers)
     return admin.site.login(request, extra_context)

@@ -17,10 +17,12 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
-from django_ratelimit.core import _SIMPLE_KEYS, _get_window, _make_cache_key, _split_rate, get_usage
+from django_ratelimit.core import get_usage
 from rest_framework.exceptions import Throttled
 
+from . import ratewindows
 from .clientip import client_ip
+from .envelopes import throttled_envelope
 
 # Set on the environ of a request whose public read the page cache counted (or let through while the cache is
 # unreachable): Django does not count it again.
@@ -127,7 +129,7 @@ def check(request, *names: str) -> Decision:
             if usage["limit"] == 0 and usage["time_left"] == -1:  # the cache could not count
                 if policy.fail_open:
                     continue
-                limit, period = _split_rate(rate)
+                limit, period = ratewindows.split_rate(rate)
                 return Decision(limited=True, limit=limit, remaining=0, reset=min(period, 30))
             decision = Decision(
                 limited=usage["should_limit"],
@@ -159,8 +161,8 @@ def windows(request, name: str) -> list[Window]:
         return []
     if policy.key == "ip":
         value = _masked_address(client_ip(request))
-    elif policy.key in _SIMPLE_KEYS:
-        value = _SIMPLE_KEYS[policy.key](request)
+    elif (simple := ratewindows.simple_key(policy.key)) is not None:
+        value = simple(request)
     else:
         value = import_string(policy.key)(name, request)
     return list(_windows_of(name, value, policy.rates, policy.methods, int(time.time())))
@@ -184,9 +186,9 @@ def _windows_of(name: str, value: str, rates: tuple, methods: tuple, now: int) -
     """Hashing keys is the costly part; for one client they change only when a window does (cached per second)."""
     found = []
     for rate in rates:
-        limit, period = _split_rate(rate)
-        window_end = _get_window(value, period)
-        cache_key = _make_cache_key(name, window_end, rate, value, list(methods))
+        limit, period = ratewindows.split_rate(rate)
+        window_end = ratewindows.window_end(value, period)
+        cache_key = ratewindows.cache_key(name, window_end, rate, value, list(methods))
         found.append(Window(cache_key, limit, period, window_end - now))
     return tuple(found)
 
@@ -213,3 +215,9 @@ class RateLimited(Throttled):
 
 def retry_after_seconds(decision: Decision) -> int:
     return max(math.ceil(decision.reset), 1)
+
+
+def throttled(request_id: str | None, decision: Decision) -> tuple[dict, dict[str, str]]:
+    """The body and headers of every 429, whoever answers it (DRF's handler, ops, the page cache)."""
+    retry_after = retry_after_seconds(decision)
+    return throttled_envelope(request_id, retry_after), {**decision.headers(), "Retry-After": str(retry_after)}

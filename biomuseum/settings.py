@@ -391,7 +391,7 @@ LOGGING = {
         "json": {"()": "ops.logs.JsonFormatter"},
         "console": {"()": "ops.logs.ConsoleFormatter"},
     },
-    "filters": {"error_ids": {"()": "ops.errorids.ErrorIdLogFilter"}},
+    "filters": {"error_ids": {"()": "biomuseum.errorids.ErrorIdLogFilter"}},
     "handlers": {
         "stdout": {
             "class": "ops.logs.BatchingStreamHandler",

@@ -1,33 +1,55 @@
-"""DRF's side of the rate-limit policy table (biomuseum/ratelimits.py): which policy a view's requests count
-against, answered with 429 and the RateLimit headers."""
+"""DRF's side of the rate-limit policy table (biomuseum/ratelimits.py): one throttle, configured per view with
+the policies its requests count against. A limited request raises RateLimited, which errors.py answers with
+the one 429 (ratelimits.throttled); every answer carries the RateLimit headers (RateLimitHeadersMixin)."""
 
 from rest_framework.throttling import BaseThrottle
 
 from . import ratelimits
 
 
-class StaffWriteThrottle(BaseThrottle):
-    """The "staff-write" policy of biomuseum/ratelimits.py, answered with 429 and RateLimit headers."""
+class PolicyThrottle(BaseThrottle):
+    """Counts the request against `policies`; the decision stays on the request for its headers."""
+
+    policies: tuple[str, ...] = ()
+
+    def applies(self, request) -> bool:
+        return True
 
     def allow_request(self, request, view) -> bool:
-        decision = ratelimits.check(request, "staff-write")
+        if not self.applies(request):
+            return True
+        decision = ratelimits.check(request, *self.policies)
         request.ratelimit_decision = decision
         if decision.limited:
             raise ratelimits.RateLimited(decision)
         return True
 
 
-class PublicReadThrottle(BaseThrottle):
-    """The "public-read" policy for anonymous reads that reach Django without the page cache counting them
-    (a session cookie that names nobody, a page the cache does not keep): limited wherever answered."""
+class StaffWriteThrottle(PolicyThrottle):
+    policies = ("staff-write",)
 
-    def allow_request(self, request, view) -> bool:
-        if request.method not in ("GET", "HEAD") or request.META.get(ratelimits.COUNTED_BY_PAGE_CACHE):
-            return True
-        if request.user.is_authenticated:
-            return True
-        decision = ratelimits.check(request, "public-read")
-        request.ratelimit_decision = decision
-        if decision.limited:
-            raise ratelimits.RateLimited(decision)
-        return True
+
+class PublicReadThrottle(PolicyThrottle):
+    """Anonymous reads that reach Django without the page cache counting them (a session cookie that names
+    nobody, a page the cache does not keep): limited wherever answered."""
+
+    policies = ("public-read",)
+
+    def applies(self, request) -> bool:
+        return (
+            request.method in ("GET", "HEAD")
+            and not request.META.get(ratelimits.COUNTED_BY_PAGE_CACHE)
+            and not request.user.is_authenticated
+        )
+
+
+class RateLimitHeadersMixin:
+    """For DRF views: the RateLimit headers of the decision a PolicyThrottle made, on every answer."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        decision = getattr(request, "ratelimit_decision", None)
+        if decision is not None:
+            for header, value in decision.headers().items():
+                response[header] = value
+        return response

@@ -3,10 +3,11 @@
 from rest_framework import mixins
 from rest_framework.viewsets import GenericViewSet
 
-from .throttles import PublicReadThrottle, StaffWriteThrottle
+from .throttles import PublicReadThrottle, RateLimitHeadersMixin, StaffWriteThrottle
 
 
 class ContentViewSet(
+    RateLimitHeadersMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -28,14 +29,6 @@ class ContentViewSet(
         return (
             [StaffWriteThrottle()] if self.request.method not in ("GET", "HEAD", "OPTIONS") else [PublicReadThrottle()]
         )
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        decision = getattr(request, "ratelimit_decision", None)
-        if decision is not None:
-            for header, value in decision.headers().items():
-                response[header] = value
-        return response
 
     def represent(self, serializer_class, instance, *, many: bool = False, fields: list[str] | None = None):
         context = {**self.get_serializer_context(), "fields": fields}

@@ -9,12 +9,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from biomuseum import ratelimits
 from biomuseum.renderers import FastJSONRenderer
 from biomuseum.serializers import StrictInputMixin
+from biomuseum.throttles import PolicyThrottle, RateLimitHeadersMixin
 
 from . import services
 from .models import Subscriber, SubscriberStatus
@@ -23,19 +22,6 @@ from .notifications import read_token
 ACCEPTED = "If the address can receive mail, a message to confirm the subscription is on its way."
 BAD_LINK = "This link is invalid or has expired."
 UNSUBSCRIBED_SINCE = "This address unsubscribed after the link was sent; subscribe again for a new one."
-
-
-class PolicyThrottle(BaseThrottle):
-    """Counts the request against its policies (biomuseum/ratelimits.py); PublicEndpoint sends the headers."""
-
-    policies: tuple[str, ...] = ()
-
-    def allow_request(self, request, view) -> bool:
-        decision = ratelimits.check(request, *self.policies)
-        request.ratelimit_decision = decision
-        if decision.limited:
-            raise ratelimits.RateLimited(decision)
-        return True
 
 
 class SubscribeThrottle(PolicyThrottle):
@@ -80,7 +66,7 @@ TOKEN = OpenApiParameter(
 )
 
 
-class PublicEndpoint(APIView):
+class PublicEndpoint(RateLimitHeadersMixin, APIView):
     """Open to anyone; no session, so no CSRF dance for links clicked in a mail client."""
 
     authentication_classes: list = []
@@ -89,8 +75,6 @@ class PublicEndpoint(APIView):
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Cache-Control"] = "no-store"
-        for header, value in getattr(request, "ratelimit_decision", ratelimits.Decision(False)).headers().items():
-            response[header] = value
         return response
 
     def subscriber_from(self, request, purpose: str, max_age: int | None = None) -> Subscriber:

@@ -5,10 +5,26 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 from biomuseum import ratelimits
 from biomuseum.errors import error_response
+
+
+def ops_endpoint(*, protected: bool) -> Callable:
+    """What every ops view is: GET and HEAD only (anything else a JSON 405; nothing changes, so no CSRF to
+    guard against), never cached, outside any request transaction, and, when protected, for staff or
+    the ops token only."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        if protected:
+            view = ops_protected(view)
+        return csrf_exempt(never_cache(safe_methods_only(transaction.non_atomic_requests(view))))
+
+    return decorate
 
 
 def _bearer_token(request: HttpRequest) -> str | None:
@@ -25,10 +41,8 @@ def ops_protected(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         if token is not None:
             decision = ratelimits.check(request, "ops-token")
             if decision.limited:
-                response = error_response(request, 429, "throttled", "Too many requests. Retry later.")
-                for header, value in decision.headers().items():
-                    response[header] = value
-                return response
+                body, headers = ratelimits.throttled(getattr(request, "request_id", None), decision)
+                return JsonResponse(body, status=429, headers=headers)
             expected = settings.OPS_TOKEN
             if expected and hmac.compare_digest(token.encode(), expected.encode()):
                 return view(request, *args, **kwargs)

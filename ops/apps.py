@@ -1,8 +1,6 @@
-import time
-
 from django.apps import AppConfig
 
-STARTED_AT = time.monotonic()
+from . import uptime  # noqa: F401 - the process's start, taken as Django loads the apps
 
 
 class OpsConfig(AppConfig):
@@ -11,10 +9,12 @@ class OpsConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import got_request_exception, request_finished, setting_changed
 
-        from . import errorids, metrics, tasksignals
+        from biomuseum import errorids
+
+        from . import pools, tasksignals
 
         got_request_exception.connect(errorids.assign_error_id, dispatch_uid="ops.error_id")
-        request_finished.connect(metrics.refresh_on_request_finished, dispatch_uid="ops.pool_gauges")
+        request_finished.connect(pools.refresh_on_request_finished, dispatch_uid="ops.pool_gauges")
         setting_changed.connect(_forget_routes, dispatch_uid="ops.routes")
         tasksignals.connect()
 

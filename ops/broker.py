@@ -14,10 +14,9 @@ import threading
 
 # Imported here, not in the check threads: two threads importing one module at once can deadlock.
 import redis
+from celery import current_app as celery_app  # the project's app (biomuseum/celery.py), set up by Django
 from django.conf import settings
 from kombu import Connection
-
-from biomuseum.celery import app as celery_app
 
 from . import deadlines
 

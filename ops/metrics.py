@@ -174,38 +174,6 @@ def route_name(path: str) -> str:
     return match.view_name or match.route or "unnamed"
 
 
-# --- gauges refreshed from this process's pools ---
-
-_pools_refreshed_at = 0.0
-
-
-def refresh_pool_gauges(*, at_most_every: float = 0.0) -> None:
-    """Copy this process's pool statistics into the gauges (on a Django request's end, and when scraped)."""
-    global _pools_refreshed_at
-    now = time.monotonic()
-    if now - _pools_refreshed_at < at_most_every:
-        return
-    _pools_refreshed_at = now
-    from .pools import database_pool, redis_pool
-
-    database = database_pool(open_pool=False)
-    if database.get("pooled"):
-        for state in ("size", "available", "waiting", "max"):
-            DB_POOL.labels(state).set(database[state])
-        DB_POOL_ERRORS.set(database["errors"])
-    redis = redis_pool()
-    if redis.get("configured"):
-        for state in ("created", "in_use", "available", "max"):
-            REDIS_POOL.labels(state).set(redis[state])
-
-
-def refresh_on_request_finished(sender, **kwargs) -> None:
-    refresh_pool_gauges(at_most_every=1.0)
-
-
-# --- the scrape ---
-
-
 class _ScrapeTimeCollector:
     """Values that belong to no process: read from the broker when scraped (bounded by a timeout)."""
 
@@ -276,9 +244,9 @@ class _Merged:
 
 
 def render() -> bytes:
-    """The Prometheus text exposition of every worker's metrics plus the scrape-time values."""
+    """The Prometheus text exposition of every worker's metrics plus the scrape-time values (the caller
+    refreshes this process's pool gauges first: ops.pools.refresh_pool_gauges)."""
     flush()
-    refresh_pool_gauges()
     if multiprocess():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)

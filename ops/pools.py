@@ -11,7 +11,7 @@ from django.db import connections
 from biomuseum import pagecache
 
 from . import broker, deadlines, metrics
-from .apps import STARTED_AT
+from .uptime import uptime_seconds
 
 SQLITE_POOL = "SQLite has no connection pool: each thread opens its own connection to the database file."
 
@@ -83,19 +83,29 @@ def celery_stats() -> dict:
 
 
 def page_cache_stats() -> dict:
-    local = pagecache.stats()
-    hits = sum(route["hit"] for route in local["routes"].values())
-    misses = sum(route["miss"] for route in local["routes"].values())
+    routes = page_cache_routes()
+    hits = sum(route["hit"] for route in routes.values())
+    misses = sum(route["miss"] for route in routes.values())
     totals = metrics.page_cache_totals()
     all_hits, all_misses = totals.get("hit", 0), totals.get("miss", 0)
     return {
-        "this_worker": {"hits": hits, "misses": misses, "hit_ratio": _ratio(hits, misses), "routes": local["routes"]},
+        "this_worker": {"hits": hits, "misses": misses, "hit_ratio": _ratio(hits, misses), "routes": routes},
         "all_workers": {**totals, "hit_ratio": _ratio(all_hits, all_misses)},
-        "generations": local["generations"],
+        "generations": pagecache.generations(),
         # every process's bumps, and subscribed processes that did not acknowledge one in time
-        "bumps": local["bumps"],
-        "local_copies": local["local"],  # this worker's pages kept in memory (biomuseum/pagecache/local.py)
+        "bumps": pagecache.bump_stats(),
+        "local_copies": pagecache.local_stats(),  # this worker's pages kept in memory (pagecache/local.py)
     }
+
+
+def page_cache_routes() -> dict[str, dict]:
+    """This worker's page-cache outcomes by route, with each route's hit ratio."""
+    by_route: dict[str, dict] = {}
+    for (route, outcome), value in metrics.page_cache_counts().items():
+        by_route.setdefault(route, {"hit": 0, "miss": 0, "bypass": 0, "render": 0})[outcome] = value
+    for numbers in by_route.values():
+        numbers["hit_ratio"] = _ratio(numbers["hit"], numbers["miss"])
+    return by_route
 
 
 def _ratio(hits: int, misses: int) -> float | None:
@@ -107,7 +117,7 @@ def worker() -> dict:
         "pid": os.getpid(),
         "gunicorn_worker": os.environ.get("OPS_WORKER_ID"),
         "host": socket.gethostname(),
-        "uptime_seconds": round(time.monotonic() - STARTED_AT, 1),
+        "uptime_seconds": uptime_seconds(),
         "metrics_multiprocess": metrics.multiprocess(),
     }
 
@@ -120,3 +130,30 @@ def snapshot() -> dict:
         "page_cache": page_cache_stats(),
         "celery": celery_stats(),
     }
+
+
+# --- this process's pools in the Prometheus gauges ---
+
+_pools_refreshed_at = 0.0
+
+
+def refresh_pool_gauges(*, at_most_every: float = 0.0) -> None:
+    """Copy this process's pool statistics into the gauges (on a Django request's end, and when scraped)."""
+    global _pools_refreshed_at
+    now = time.monotonic()
+    if now - _pools_refreshed_at < at_most_every:
+        return
+    _pools_refreshed_at = now
+    database = database_pool(open_pool=False)
+    if database.get("pooled"):
+        for state in ("size", "available", "waiting", "max"):
+            metrics.DB_POOL.labels(state).set(database[state])
+        metrics.DB_POOL_ERRORS.set(database["errors"])
+    redis = redis_pool()
+    if redis.get("configured"):
+        for state in ("created", "in_use", "available", "max"):
+            metrics.REDIS_POOL.labels(state).set(redis[state])
+
+
+def refresh_on_request_finished(sender, **kwargs) -> None:
+    refresh_pool_gauges(at_most_every=1.0)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from django.core.servers.basehttp import get_internal_wsgi_application
 from django.db import close_old_connections
 
 from blogs.models import Post
@@ -29,10 +30,8 @@ class WarmReport:
 
 class Warmer:
     def __init__(self, base_url: str, *, concurrency: int = 2, pause: float = 0.01):
-        from biomuseum.wsgi import application
-
         parts = urlsplit(base_url)
-        self.application = application
+        self.application = get_internal_wsgi_application()  # settings.WSGI_APPLICATION: the deployed stack
         self.scheme, self.host = parts.scheme or "http", parts.netloc
         self.concurrency = max(1, concurrency)
         self.pause = pause

@@ -1,8 +1,10 @@
 """The outermost WSGI layer: request id, timing, the access log line and request metrics.
 
 It wraps the page cache (biomuseum.pagecache.PageCacheApp), so cache hits, which never reach
-Django, get the same X-Request-ID, X-Response-Time, access line and metrics as rendered pages.
-It also answers the liveness probe itself. It is on the hot path: a few attribute lookups, one
+Django, get the same X-Request-ID, X-Response-Time, access line and metrics as rendered pages: it
+chooses the request's one id (inner layers read it from HTTP_X_REQUEST_ID), and counts the route
+and outcome the page cache leaves in the environ (one URL resolve per path, the cache's). It also
+answers the liveness probe itself. It is on the hot path: a few attribute lookups, one
 histogram update and one log line per request.
 """
 
@@ -14,12 +16,14 @@ from types import SimpleNamespace
 
 import orjson
 
+from biomuseum import pagecache
 from biomuseum.clientip import client_ip
+from biomuseum.envelopes import server_error_envelope
+from biomuseum.errorids import sentry_event_id
 from biomuseum.errors import is_json_path
 
-from .errorids import sentry_event_id
 from .logs import write_access_line
-from .metrics import method_label, record_request, route_name
+from .metrics import count_page_cache, method_label, record_request, route_name
 from .requestids import ENVIRON_KEY, current_request_id, request_id_from
 from .views import health_body
 
@@ -82,8 +86,10 @@ class RequestContextApp:
         status = answered[0][:3] if answered[0] else "000"  # 000: the client left before an answer
         path = environ.get("PATH_INFO", "")
         method = method_label(environ.get("REQUEST_METHOD", ""))
-        route = route_name(path)
+        route = environ.get(pagecache.ROUTE) or route_name(path)
         record_request(route, method, status, seconds)
+        for outcome in environ.get(pagecache.OUTCOMES, ()):
+            count_page_cache(route, outcome)
         if access_logger.isEnabledFor(INFO):
             milliseconds = round(seconds * 1000, 2)
             fields = {
@@ -112,9 +118,7 @@ class RequestContextApp:
         logger.error("unhandled exception", exc_info=True, extra={"error_id": error_id})
         path = environ.get("PATH_INFO", "")
         if is_json_path(path):
-            message = "An unexpected error occurred. Quote the error id when reporting it."
-            error = {"status": 500, "code": "server_error", "message": message}
-            body = orjson.dumps({"error": error, "request_id": request_id, "error_id": error_id})
+            body = orjson.dumps(server_error_envelope(request_id, error_id))
             content_type = "application/json"
         else:
             body = f"Server error. Error id: {error_id}\n".encode()

@@ -10,6 +10,7 @@ import redis
 
 from biomuseum import ratelimits
 from biomuseum.pagecache import local as localpages
+from biomuseum.pagecache import quota
 from organisms import services
 from tests.factories import OrganismFactory
 
@@ -112,7 +113,7 @@ def test_local_counts_are_set_aside_in_the_shared_counters(wsgi, throwaway_redis
     round_trips = lookups(throwaway_redis) - before
     assert round_trips < 20  # most of the 20 were answered here
     assert counted >= 22  # the 2 warm-up requests and the 20, all in Redis already
-    assert counted <= 22 + localpages.RESERVE_AT_MOST * (round_trips + 2)
+    assert counted <= 22 + quota.RESERVE_AT_MOST * (round_trips + 2)
 
 
 def test_local_counts_near_a_limit_are_exact(wsgi, throwaway_redis, settings):

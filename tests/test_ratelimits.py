@@ -120,3 +120,24 @@ def test_decision_reports_the_tightest_window():
     assert (decision.limited, decision.remaining, decision.limit) == (False, 5, 100)
     limited = ratelimits.decide(windows, [11, 95])
     assert limited.limited and limited.reset == 30
+
+
+def test_every_429_is_the_same_answer(wsgi, api_client, tight_limits, settings):
+    """The page cache, DRF's handler and the ops endpoints all answer a limit with one envelope and header set."""
+    settings.RATELIMITS = {**settings.RATELIMITS, "ops-token": ("1/m",)}
+    settings.OPS_TOKEN = "t" * 40
+    OrganismFactory()
+    from_cache = [wsgi("GET", LIST) for _ in range(4)][-1]
+    from_drf = [api_client.post("/api/v1/auth/token/", {"username": "a", "password": "b"}) for _ in range(5)][-1]
+    from_ops = [api_client.get("/ops/pools/", HTTP_AUTHORIZATION="Bearer wrong") for _ in range(2)][-1]
+    answers = [from_cache, from_drf, from_ops]
+    assert [answer.status_code for answer in answers] == [429, 429, 429]
+    bodies = [answer.json() for answer in answers]
+    assert {tuple(sorted(body)) for body in bodies} == {("error", "request_id", "retry_after")}
+    assert {(body["error"]["code"], body["error"]["message"]) for body in bodies} == {
+        ("throttled", "Too many requests. Retry later.")
+    }
+    for answer, body in zip(answers, bodies, strict=True):
+        assert int(answer["Retry-After"]) == body["retry_after"] >= 1
+        assert answer["RateLimit-Remaining"] == "0"
+        assert body["request_id"] == answer["X-Request-ID"]

@@ -21,18 +21,39 @@ round trip at all, while it holds a lease on the generation tokens (local.py).
 If the cache is unreachable, pages are rendered uncached and rate limits fail
 open for a short back-off period: slower, never broken.
 
-The package: routes (what is cached, the key), generations (tokens and bumps),
-entries (a stored page and its HTTP answer), stores (where entries live), local
-(per-process copies and their lease), app (the WSGI wrapper and statistics).
+The package, each module importing only those before it: routes (what is
+cached, the key), tokens (where the generation tokens live), quota (rate limits
+for local hits), local (per-process copies and their lease), generations
+(bumps), entries (a stored page and its HTTP answer), stores (where entries
+live), app (the WSGI wrapper), middleware (its side inside Django). The
+statistics are the ops app's to gather: `ops.wsgi` counts the outcomes `app`
+leaves in the environ, `/ops/pools/` reads `generations`, `bump_stats` and
+`local_stats`.
 """
 
-from .app import PageCacheApp, PrivateAPIResponsesMiddleware, stats
+from django.core.cache import caches
+from django_redis.cache import RedisCache
+
+from . import local
+from .app import OUTCOMES, ROUTE, PageCacheApp
 from .entries import Entry
-from .generations import FAMILIES, bump, bump_stats, content_changed, generation_key, generations
+from .generations import bump, bump_stats, content_changed, generations
+from .middleware import PrivateAPIResponsesMiddleware
 from .routes import CachePolicy, route_for
+from .tokens import FAMILIES, generation_key
+
+
+def local_stats() -> dict | None:
+    """This process's local copies and their lease (None without Redis, or with local copies off)."""
+    cache = caches["default"]
+    layer = local.layer_for(cache) if isinstance(cache, RedisCache) else None
+    return layer.stats() if layer else None
+
 
 __all__ = [
     "FAMILIES",
+    "OUTCOMES",
+    "ROUTE",
     "CachePolicy",
     "Entry",
     "PageCacheApp",
@@ -42,6 +63,6 @@ __all__ = [
     "content_changed",
     "generation_key",
     "generations",
+    "local_stats",
     "route_for",
-    "stats",
 ]

@@ -9,52 +9,32 @@ from types import SimpleNamespace
 
 import orjson
 from django.conf import settings
-from django.core.cache import caches
 from django.http.cookie import parse_cookie
-from django_redis.cache import RedisCache
-
-from ops.metrics import count_page_cache, page_cache_counts
-from ops.requestids import ENVIRON_KEY, request_id_from
 
 from .. import ratelimits, securityheaders
-from . import local
 from .entries import Entry, accepts_gzip
-from .generations import _new_token, _unsaved_bumps, _unsaved_lock, bump, bump_stats, generation_key, generations
+from .generations import has_unsaved_bumps, save_unsaved_bumps
 from .routes import Route, page_key, request_scheme, route_for
-from .stores import CacheStore, _store
+from .stores import CacheStore, current_store
+from .tokens import generation_key, new_token
 
 logger = logging.getLogger("biomuseum.pagecache")
 
-# --- statistics (per process; the ops app gathers them) ---
-
-
-def _count(route: str, outcome: str) -> None:
-    count_page_cache(route, outcome)  # this worker's counts, and (in /ops/metrics) every worker's
-
-
-def stats() -> dict:
-    counts = page_cache_counts()
-    by_route: dict[str, dict] = {}
-    for (route, outcome), value in counts.items():
-        by_route.setdefault(route, {"hit": 0, "miss": 0, "bypass": 0, "render": 0})[outcome] = value
-    for numbers in by_route.values():
-        looked_up = numbers["hit"] + numbers["miss"]
-        numbers["hit_ratio"] = round(numbers["hit"] / looked_up, 4) if looked_up else None
-    cache = caches["default"]
-    layer = local.layer_for(cache) if isinstance(cache, RedisCache) else None
-    return {
-        "routes": by_route,
-        "generations": generations(),
-        "bumps": bump_stats(),
-        "local": layer.stats() if layer else None,
-    }
-
-
-# --- the WSGI wrapper ---
+# What the page cache did with a request, left in the WSGI environ for the layer outside it (ops.wsgi), which
+# counts it: the route's URL name, and the outcomes ("hit"; "miss", then "render" unless another request's
+# rendering was waited for; "bypass": not looked up, the cache off or unreachable).
+ROUTE = "biomuseum.pagecache.route"
+OUTCOMES = "biomuseum.pagecache.outcomes"
+HIT, MISS, RENDERED, BYPASS = ("hit",), ("miss",), ("miss", "render"), ("bypass",)
 
 
 class PageCacheApp:
-    """Serves public GETs of page-cached API routes from the cache; everything else goes to Django."""
+    """Serves public GETs of page-cached API routes from the cache; everything else goes to Django.
+
+    It runs inside ops.wsgi.RequestContextApp (biomuseum/wsgi.py composes them), which chooses the request
+    id (in `HTTP_X_REQUEST_ID` by the time a request gets here), adds X-Request-ID to every response and
+    counts what this layer leaves in the environ under ROUTE and OUTCOMES.
+    """
 
     def __init__(self, application):
         self.application = application
@@ -72,52 +52,52 @@ class PageCacheApp:
         if settings.SECURE_SSL_REDIRECT and request_scheme(environ) != "https":
             return self.application(environ, start_response)  # Django redirects to https
 
-        request_id = request_id_from(environ)
-        environ["HTTP_X_REQUEST_ID"] = request_id  # Django's request-id middleware agrees with ours
+        environ[ROUTE] = route.name
+        request_id = environ.get("HTTP_X_REQUEST_ID")
         key = page_key(route, environ) if settings.PAGE_CACHE_ENABLED else None
         now = time.time()
         environ[ratelimits.COUNTED_BY_PAGE_CACHE] = (
             True  # this request's public read is counted here (or fails open), not again in Django
         )
         if now < self.outage_until:
-            _count(route.name, "bypass")
-            return self._render_uncached(environ, start_response, route, now, request_id, ratelimits.Decision(False))
+            environ[OUTCOMES] = BYPASS
+            return self._render_uncached(environ, start_response, route, now, ratelimits.Decision(False))
 
-        store = _store()
+        store = current_store()
         request = SimpleNamespace(META=environ, method=environ["REQUEST_METHOD"])
         local = getattr(store, "local", None)
-        if key is not None and local is not None and not _unsaved_bumps:
+        if key is not None and local is not None and not has_unsaved_bumps():
             kept = _from_local(local, route, key, request, now)
             if kept is not None:
                 entry, decision = kept
-                _count(route.name, "hit")
-                extra = [*_extra_headers(environ, request_id, decision), ("X-Cache", "HIT")]
+                environ[OUTCOMES] = HIT
+                extra = [*_extra_headers(environ, decision), ("X-Cache", "HIT")]
                 return self._send(start_response, entry.respond(environ, now), extra)
         families = route.policy.families
         try:
-            self._save_unsaved_bumps()
+            save_unsaved_bumps()
             entry, found, decision = store.lookup(request, key, families)
             tokens = self._tokens(store, found, families)
         except Exception:
             logger.warning("page cache unreachable; serving uncached for %ss", settings.PAGE_CACHE_OUTAGE_BACKOFF)
             self.outage_until = now + settings.PAGE_CACHE_OUTAGE_BACKOFF
-            _count(route.name, "bypass")
-            return self._render_uncached(environ, start_response, route, now, request_id, ratelimits.Decision(False))
+            environ[OUTCOMES] = BYPASS
+            return self._render_uncached(environ, start_response, route, now, ratelimits.Decision(False))
         limits = list(decision.headers().items())
         if decision.limited:
-            return self._too_many(start_response, request_id, decision, limits)
+            return self._too_many(start_response, request_id, decision)
         if key is None:
-            _count(route.name, "bypass")
-            return self._render_uncached(environ, start_response, route, now, request_id, decision)
-        extra = _extra_headers(environ, request_id, decision)
+            environ[OUTCOMES] = BYPASS
+            return self._render_uncached(environ, start_response, route, now, decision)
+        extra = _extra_headers(environ, decision)
 
         if isinstance(entry, Entry) and entry.fresh(tokens, now):
             if local is not None:
                 local.put(key, entry)
-            _count(route.name, "hit")
+            environ[OUTCOMES] = HIT
             return self._send(start_response, entry.respond(environ, now), [*extra, ("X-Cache", "HIT")])
 
-        _count(route.name, "miss")
+        environ[OUTCOMES] = MISS
         lock_key = key + ":lock"
         owner = store.cache.add(lock_key, 1, timeout=30)
         # Not the owner: wait for the owner's page. The owner: the previous owner may have stored it
@@ -129,14 +109,12 @@ class PageCacheApp:
             if local is not None:
                 local.put(key, entry)
             return self._send(start_response, entry.respond(environ, time.time()), [*extra, ("X-Cache", "HIT")])
-        _count(route.name, "render")
+        environ[OUTCOMES] = RENDERED
         try:
             return self._render_and_store(environ, start_response, route, store, key, tokens, now, extra, limits)
         finally:
             if owner:
                 store.cache.delete(lock_key)
-
-    # --- pieces ---
 
     def _render(self, environ) -> tuple[str, list[tuple[str, str]], bytes]:
         captured = {}
@@ -153,11 +131,11 @@ class PageCacheApp:
                 chunks.close()
         return captured["status"], captured["headers"], body
 
-    def _render_uncached(self, environ, start_response, route, now, request_id, decision):
+    def _render_uncached(self, environ, start_response, route, now, decision):
         """A public page rendered and not stored (cache off or unreachable, or a representation it does not
         keep), answered with the HTTP caching a stored page gets: Cache-Control, ETag, 304, Vary, gzip."""
         status, headers, body = self._render(environ)
-        extra = _extra_headers(environ, request_id, decision)
+        extra = _extra_headers(environ, decision)
         if not _storable(status, headers):
             return self._send(start_response, (status, headers, body), list(decision.headers().items()))
         gzip_wanted = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
@@ -180,7 +158,7 @@ class PageCacheApp:
         missing = [family for family in families if family not in found]
         if missing:  # first use, or the cache was flushed: start new generations
             for family in missing:
-                store.cache.add(generation_key(family), _new_token(), timeout=None)
+                store.cache.add(generation_key(family), new_token(), timeout=None)
             found.update(store.tokens(missing))
             if any(family not in found for family in missing):
                 raise ConnectionError("the cache did not keep a generation")
@@ -201,32 +179,18 @@ class PageCacheApp:
             delay = min(delay * 2, 0.05)
 
     @staticmethod
-    def _save_unsaved_bumps() -> None:
-        with _unsaved_lock:
-            pending = set(_unsaved_bumps)
-        if pending and not bump(*pending):
-            raise ConnectionError("generations could not be saved")
-
-    @staticmethod
     def _send(start_response, response: tuple[str, list, bytes], extra: Iterable[tuple[str, str]]):
         status, headers, body = response
         start_response(status, [*headers, *extra])
         return [body]
 
     @staticmethod
-    def _too_many(start_response, request_id: str, decision: ratelimits.Decision, extra: list) -> list[bytes]:
-        retry_after = ratelimits.retry_after_seconds(decision)
-        body = orjson.dumps(
-            {
-                "error": {"status": 429, "code": "throttled", "message": "Too many requests. Retry later."},
-                "request_id": request_id,
-                "retry_after": retry_after,
-            }
-        )
+    def _too_many(start_response, request_id: str | None, decision: ratelimits.Decision) -> list[bytes]:
+        envelope, limits = ratelimits.throttled(request_id, decision)
+        body = orjson.dumps(envelope)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        headers += [("Cache-Control", "no-store"), *securityheaders.headers()]
-        headers += [(name, value) for name, value in extra if name != "Retry-After"]
-        start_response("429 Too Many Requests", [*headers, ("Retry-After", str(retry_after))])
+        headers += [("Cache-Control", "no-store"), *securityheaders.headers(), *limits.items()]
+        start_response("429 Too Many Requests", headers)
         return [body]
 
 
@@ -254,13 +218,10 @@ def _from_local(local, route: Route, key: str, request, now: float):
     return None if decision is None else (entry, decision)
 
 
-def _extra_headers(environ: dict, request_id: str, decision: ratelimits.Decision) -> list[tuple[str, str]]:
-    """Headers Django would have added to a page it rendered for this very request (ops.wsgi adds
-    X-Request-ID itself when it wraps this application)."""
-    extra = [*decision.headers().items(), *_cors_headers(environ)]
-    if ENVIRON_KEY not in environ:
-        extra.append(("X-Request-ID", request_id))
-    return extra
+def _extra_headers(environ: dict, decision: ratelimits.Decision) -> list[tuple[str, str]]:
+    """Headers Django would have added to a page it rendered for this very request (X-Request-ID is the
+    outer layer's)."""
+    return [*decision.headers().items(), *_cors_headers(environ)]
 
 
 def _has_session(environ: dict) -> bool:
@@ -290,17 +251,3 @@ def _storable(status: str, headers: list[tuple[str, str]]) -> bool:
         and "no-store" not in cache_control
         and names.get("content-type", "").startswith("application/json")
     )
-
-
-class PrivateAPIResponsesMiddleware:
-    """Answers to authenticated API requests are `private, no-store`: no shared cache may keep them."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        user = getattr(request, "user", None)
-        if request.path_info.startswith("/api/") and user is not None and user.is_authenticated:
-            response["Cache-Control"] = "private, no-store"
-        return response

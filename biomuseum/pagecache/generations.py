@@ -1,144 +1,34 @@
-"""Generation tokens: one per content family, replaced once per committed transaction that changed it.
+"""Bumps: each content family's token replaced once per committed transaction that changed what the public
+sees (`content_changed`), and on Redis announced to every process holding local copies (local.py)."""
 
-Where the tokens live decides who sees a bump, so they live where every process that serves pages sees
-them: in Redis when the cache is Redis (every web instance, any machine), otherwise in a small
-memory-mapped file (`SharedTokenFile`: every process on the machine, the embedded default's web server,
-Celery worker, beat and `manage.py` commands alike). A page cached in one process's memory is then only
-as fresh as the tokens it checks, and those tokens are shared.
-"""
-
-import fcntl
 import logging
-import mmap
-import os
-import secrets
-import struct
 import threading
-import time
-from pathlib import Path
 
-from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
 from django_redis.cache import RedisCache
 
 from . import local
+from .tokens import FAMILIES, generation_key, new_token, read_tokens, token_file
 
 logger = logging.getLogger("biomuseum.pagecache")
 
-FAMILIES = ("organisms", "posts")
 
-
-def generation_key(family: str) -> str:
-    return f"pc:gen:{family}"
-
-
-def _new_token() -> int:
-    # Random, not a counter: a generation lost with a flushed cache can never come back and
-    # revive an old entry. An int, because django-redis stores ints raw (no unpickling on a hit).
-    return secrets.randbits(62)
-
-
-# --- tokens shared through a file (caches other than Redis) ---
-
-
-class SharedTokenFile:
-    """The families' tokens and a bump counter in a memory-mapped file that every local process maps.
-
-    Reading is a memory read (no system call); a bump writes the slots under an exclusive lock, and every
-    process mapping the file sees the new values at once. A file deleted or replaced behind a running
-    process (`make clean`) is noticed within `RECHECK` seconds, and a new file starts from random tokens,
-    so an old page can never match it.
-    """
-
-    SLOT = struct.Struct("<Q")
-    RECHECK = 1.0
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.size = self.SLOT.size * (len(FAMILIES) + 1)  # the tokens, then the bump counter
-        self.offsets = {family: index * self.SLOT.size for index, family in enumerate(FAMILIES)}
-        self.counter_offset = len(FAMILIES) * self.SLOT.size
-        self.lock = threading.Lock()
-        self.map: mmap.mmap | None = None
-        self.inode = None
-        self.recheck_at = 0.0
-
-    def _mapped(self) -> mmap.mmap:
-        if self.map is not None and time.monotonic() < self.recheck_at:
-            return self.map
-        with self.lock:
-            try:
-                current = os.stat(self.path).st_ino
-            except FileNotFoundError:
-                current = None
-            if self.map is None or current != self.inode:
-                self._open()
-            self.recheck_at = time.monotonic() + self.RECHECK
-            return self.map
-
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
-            if os.fstat(descriptor).st_size < self.size:  # new: random tokens, no bumps yet
-                tokens = b"".join(self.SLOT.pack(_new_token()) for _ in FAMILIES)
-                os.pwrite(descriptor, tokens + self.SLOT.pack(0), 0)
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-            mapped = mmap.mmap(descriptor, self.size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
-            self.inode = os.fstat(descriptor).st_ino
-        finally:
-            os.close(descriptor)
-        self.map = mapped  # an older map is left to the garbage collector: a reader may be using it
-
-    def read(self, families) -> dict[str, int]:
-        mapped = self._mapped()
-        unpack, offsets = self.SLOT.unpack_from, self.offsets
-        return {family: unpack(mapped, offsets[family])[0] for family in families}
-
-    def bump(self, families) -> None:
-        mapped = self._mapped()
-        descriptor = os.open(self.path, os.O_RDWR)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)  # writers in turn; readers never wait
-            for family in families:
-                self.SLOT.pack_into(mapped, self.offsets[family], _new_token())
-            count = self.SLOT.unpack_from(mapped, self.counter_offset)[0]
-            self.SLOT.pack_into(mapped, self.counter_offset, count + 1)
-        finally:
-            os.close(descriptor)  # releases the lock
-
-    def bumps(self) -> int:
-        return self.SLOT.unpack_from(self._mapped(), self.counter_offset)[0]
-
-
-_token_files: dict[str, SharedTokenFile] = {}
-_token_files_lock = threading.Lock()
-
-
-def token_file() -> SharedTokenFile:
-    name = settings.PAGE_CACHE_GENERATIONS_FILE  # on every hit: keyed by the setting as it is
-    found = _token_files.get(name)
-    if found is None:
-        with _token_files_lock:
-            found = _token_files.setdefault(name, SharedTokenFile(Path(name)))
-    return found
-
-
-def read_tokens(cache, families) -> dict[str, int]:
-    """The families' current tokens (Redis: by key, in the caller's round trip instead where it can)."""
-    if isinstance(cache, RedisCache):
-        found = cache.get_many([generation_key(family) for family in families])
-        return {family: found[generation_key(family)] for family in families if generation_key(family) in found}
-    return token_file().read(families)
-
-
-# --- bumps ---
-
-
+# Families whose bump Redis did not take: pages are not served from local copies until they are saved.
 _unsaved_bumps: set[str] = set()
 _unsaved_lock = threading.Lock()
+
+
+def has_unsaved_bumps() -> bool:
+    return bool(_unsaved_bumps)  # read without the lock: a set's truth value is one atomic read
+
+
+def save_unsaved_bumps() -> None:
+    """Retry the bumps Redis did not take; ConnectionError while it still does not."""
+    with _unsaved_lock:
+        pending = set(_unsaved_bumps)
+    if pending and not bump(*pending):
+        raise ConnectionError("generations could not be saved")
 
 
 def bump(*families: str) -> bool:
@@ -147,7 +37,7 @@ def bump(*families: str) -> bool:
     if not isinstance(cache, RedisCache):
         token_file().bump(families)
         return True
-    tokens = {generation_key(family): _new_token() for family in families}
+    tokens = {generation_key(family): new_token() for family in families}
     cache.set_many(tokens, timeout=None)
     stored = cache.get_many(list(tokens))
     failed = {family for family in families if stored.get(generation_key(family)) != tokens[generation_key(family)]}

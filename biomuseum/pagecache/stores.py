@@ -10,14 +10,12 @@ from django_redis.cache import RedisCache
 
 from .. import ratelimits
 from . import local
-from .generations import generation_key, token_file
-
-# --- where entries live ---
+from .tokens import generation_key, token_file
 
 
 class CacheStore:
     """Any Django cache (the in-process default), with the generation tokens in the machine's shared file
-    (generations.SharedTokenFile): pages kept in one process are checked against every process's writes."""
+    (tokens.SharedTokenFile): pages kept in one process are checked against every process's writes."""
 
     def __init__(self, cache):
         self.cache = cache
@@ -40,7 +38,7 @@ class RedisStore(CacheStore):
 
     The counters are django-ratelimit's own keys and windows, so the public-read policy counts the same way
     whether a request is a hit or goes through Django. With local copies, the same call sets spare hits
-    aside for this process (local.LocalQuota): at most an eighth of what each window has left.
+    aside for this process (quota.LocalQuota): at most an eighth of what each window has left.
     """
 
     LOOKUP = """
@@ -107,7 +105,7 @@ _thread = threading.local()
 _caches_epoch = [0]  # moves when the CACHES setting does (tests): every thread looks its cache up again
 
 
-def _store() -> CacheStore:
+def current_store() -> CacheStore:
     """One store per cache object (Django keeps one per thread), remembered per thread: looking the cache up
     in `caches` costs more than the rest of a local hit."""
     kept = getattr(_thread, "store", None)

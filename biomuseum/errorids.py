@@ -2,7 +2,7 @@
 
 Django sends `got_request_exception` before it renders handler500; the receiver here picks the id
 (Sentry's event id when Sentry is on, a fresh uuid4 otherwise) and leaves it on the request, where
-biomuseum.errors.handler500 and the log filter below find it. Django's own "Internal Server Error"
+errors.handler500 and the log filter below find it. Django's own "Internal Server Error"
 line on `django.request` carries the traceback; the filter adds the error id to it.
 """
 
