@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from django.core.servers.basehttp import get_internal_wsgi_application
 from django.db import close_old_connections
 
+from biomuseum.wsgicalls import collect
 from blogs.models import Post
 from organisms.models import ConservationStatus, Organism
 
@@ -51,21 +52,12 @@ class Warmer:
             "wsgi.errors": io.StringIO(),
             "biomuseum.warmup": True,  # a server-side key: warm-ups do not count against visitors' rate limits
         }
-        status = {}
-
-        def start_response(line, headers, exc_info=None):
-            status["code"] = int(line.split()[0])
-
-        chunks = self.application(environ, start_response)
+        status, _, body = collect(self.application, environ)
+        code = int(status.split()[0])
         try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        try:
-            return status["code"], json.loads(body) if body else {}
+            return code, json.loads(body) if body else {}
         except ValueError:
-            return status["code"], {}
+            return code, {}
 
     def list_pages(self, first: str, pages: int) -> Iterator[str]:
         """The first `pages` pages of a list, following `next` links."""

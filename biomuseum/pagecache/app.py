@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http.cookie import parse_cookie
 
 from .. import ratelimits, securityheaders
+from ..wsgicalls import collect
 from .entries import Entry, accepts_gzip
 from .generations import has_unsaved_bumps, save_unsaved_bumps
 from .routes import Route, page_key, request_scheme, route_for
@@ -117,19 +118,7 @@ class PageCacheApp:
                 store.cache.delete(lock_key)
 
     def _render(self, environ) -> tuple[str, list[tuple[str, str]], bytes]:
-        captured = {}
-
-        def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        chunks = self.application(environ, capture)
-        try:
-            body = b"".join(chunks)
-        finally:
-            if hasattr(chunks, "close"):
-                chunks.close()
-        return captured["status"], captured["headers"], body
+        return collect(self.application, environ)
 
     def _render_uncached(self, environ, start_response, route, now, decision):
         """A public page rendered and not stored (cache off or unreachable, or a representation it does not
