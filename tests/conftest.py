@@ -90,7 +90,7 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture(autouse=True)
 def _page_cache_off(settings):
-    """Most tests are about what a view renders; tests/test_pagecache.py turns the page cache on.
+    """Most tests are about what a view renders; tests/biomuseum/pagecache/test_app.py turns the page cache on.
 
     (Inside pytest-django's per-test transaction nothing commits, so generations never move.)
     """

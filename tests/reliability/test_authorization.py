@@ -2,7 +2,7 @@
 
 The endpoints are found by walking the URL patterns (and cross-checked with the OpenAPI schema), so an
 endpoint added later is refused anonymously, or classified here on purpose, or these tests fail.
-Rate limits on sign-in (tests/test_ratelimits.py) and `check --deploy` (tests/test_settings.py and
+Rate limits on sign-in (tests/biomuseum/test_ratelimits.py) and `check --deploy` (tests/biomuseum/test_settings.py and
 .ci/run) are covered where they live; docs/RELIABILITY.md lists them with the rest.
 """
 

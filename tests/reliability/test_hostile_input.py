@@ -2,7 +2,7 @@
 
 Search strings, cursors, bodies, Markdown and image files that an attacker (or a careless client) sends:
 each is answered normally or with a 4xx in the JSON envelope, never a 500, never more than it should show,
-and nothing executable reaches the API's HTML. What tests/test_errors.py, tests/organisms/test_api.py,
+and nothing executable reaches the API's HTML. What tests/biomuseum/test_errors.py, tests/organisms/test_api.py,
 tests/blogs/ and tests/organisms/test_images_api.py already check is not repeated here.
 """
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SAFE_ENV = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE", "REDIS"))}
 SAFE_ENV.pop("CELERY_BROKER_URL", None)
 
