@@ -201,9 +201,8 @@ def test_paginate_refuses_a_signed_position_that_is_no_position(position):
 def test_paginate_empty_cursor_is_the_first_page():
     OrganismFactory.create_batch(3)
     first, rows = paginate("/things/?page_size=2&cursor=", Organism.objects.all())
-    assert [row.pk for row in rows] == list(Organism.objects.order_by("scientific_name").values_list("pk", flat=True))[
-        :2
-    ]
+    expected = Organism.objects.order_by("scientific_name").values_list("pk", flat=True)[:2]
+    assert [row.pk for row in rows] == list(expected)
     assert first.get_previous_link() is None
 
 
