@@ -5,6 +5,7 @@ A cursor is signed and names the endpoint and ordering it was made for, so a
 tampered, truncated or borrowed cursor is a 400, never a 500 or a wrong page.
 """
 
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -17,9 +18,21 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 CURSOR_SALT = "biomuseum.pagination.cursor"
-# Real cursors are a few hundred characters (a sort key of at most 200 characters, JSON-escaped and signed);
-# the bound keeps every documented query string within what the HTTP server accepts (a 4 KB request line).
+# A sort key of at most 200 characters is at most 800 bytes of UTF-8, about 1,100 characters once in base64
+# and signed; the bound keeps every documented query string within what the HTTP server accepts (a 4 KB
+# request line).
 CURSOR_MAX_LENGTH = 2048
+
+
+class _CursorJSON:
+    """Django's signing serializer, but UTF-8 rather than escaped ASCII: an escaped character outside the
+    Basic Multilingual Plane is 12 characters, and a long name of them made a cursor too long to accept."""
+
+    def dumps(self, obj) -> bytes:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def loads(self, data: bytes):
+        return json.loads(data.decode())
 
 
 def parse_page_size(raw: str | None) -> int:
@@ -55,14 +68,15 @@ class KeysetPagination(BasePagination):
         return f"{getattr(view, 'basename', type(view).__name__)}:{','.join(self.ordering)}"
 
     def encode_cursor(self, cursor: Cursor) -> str:
-        return signing.dumps([self.scope, cursor.reverse, cursor.position], salt=CURSOR_SALT, compress=False)
+        position = [self.scope, cursor.reverse, cursor.position]
+        return signing.dumps(position, salt=CURSOR_SALT, serializer=_CursorJSON, compress=False)
 
     def decode_cursor(self, raw: str) -> Cursor:
         invalid = ValidationError({"cursor": ["Invalid cursor. Use the next or previous link of a page."]})
         if len(raw) > CURSOR_MAX_LENGTH:
             raise invalid
         try:
-            scope, reverse, position = signing.loads(raw, salt=CURSOR_SALT)
+            scope, reverse, position = signing.loads(raw, salt=CURSOR_SALT, serializer=_CursorJSON)
         except (signing.BadSignature, ValueError, TypeError):
             raise invalid from None
         if scope != self.scope or not isinstance(reverse, bool) or not isinstance(position, list):
@@ -82,7 +96,7 @@ class KeysetPagination(BasePagination):
         values = []
         for (name, _), raw in zip(fields, cursor.position, strict=True):
             try:
-                value = model._meta.get_field(name).to_python(raw)
+                value = None if isinstance(raw, (list, dict)) else model._meta.get_field(name).to_python(raw)
             except Exception:
                 value = None
             if value is None:  # the sort keys are never null; a position of nulls (or lists) is no position
@@ -133,7 +147,11 @@ class KeysetPagination(BasePagination):
         return replace_query_param(url, self.cursor_query_param, token)
 
     def get_next_link(self) -> str | None:
-        return self._link(reverse=False) if self.has_next else None
+        if not self.has_next:
+            return None
+        if not self.page:  # nothing is left before a previous link's position: the list starts again
+            return remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
+        return self._link(reverse=False)
 
     def get_previous_link(self) -> str | None:
         if not self.has_previous:

@@ -99,17 +99,18 @@ def _host_decision(host: str, scheme: str, server_port: str | None, allowed_host
 
 
 def canonical_query(route: Route, environ: dict) -> list[tuple[str, str]] | None:
-    """The parameters the page depends on, in the client's order, tracking parameters left out (they are
+    """The parameters the page depends on, read as the view reads them: the last value of a repeated
+    name, an empty one meaning not set (biomuseum/queryparams.py), tracking parameters left out (they are
     in no key, so they must not reach the body: its links are shared by everyone). None: not cacheable."""
-    kept = []
+    last: dict[str, str] = {}
     for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
         if is_tracking_param(name):
             continue
         if name not in route.allowed:
             return None  # the view answers 400; nothing to cache
-        if value != "":  # empty means not set (biomuseum/queryparams.py): one entry with the bare page
-            kept.append((name, value))
-    return kept
+        last.pop(name, None)  # in the order of the values that count
+        last[name] = value
+    return [(name, value) for name, value in last.items() if value != ""]
 
 
 def page_key(route: Route, environ: dict) -> str | None:

@@ -203,14 +203,6 @@ def test_repeated_parameter_means_the_same_with_and_without_the_page_cache(query
     assert read_through_the_page_cache(query) == parse(SearchList, query)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the page cache (pagecache.routes.canonical_query) drops empty values before a repeated parameter "
-    "is read, queryparams reads the last value and then drops it if empty: `?search=kiwi&search=` is a list "
-    "filtered by `kiwi` when the page cache serves it and an unfiltered list when Django answers itself "
-    "(signed in, or the page cache off)",
-)
 def test_repeated_parameter_with_an_empty_last_value_means_the_same_with_and_without_the_page_cache():
     query = "search=kiwi&search="
     assert read_through_the_page_cache(query) == parse(SearchList, query)
