@@ -392,3 +392,13 @@ def test_schema_parameters_state_the_bounds_the_code_enforces(settings):
     schema = KeysetPagination().get_paginated_response_schema({"type": "array"})
     assert schema["properties"]["results"] == {"type": "array"}
     assert schema["required"] == ["results"]
+
+
+@pytest.mark.django_db
+def test_paginate_refuses_a_list_where_a_text_key_stands():
+    """A text field would read the list as its text ("['x']") and page from there; a list is no position."""
+    OrganismFactory()
+    raw = forged("thing:scientific_name", False, [["x"]])
+    with pytest.raises(ValidationError) as caught:
+        paginate(f"/things/?cursor={raw}", Organism.objects.all())
+    assert "cursor" in caught.value.detail
