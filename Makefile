@@ -1,6 +1,7 @@
 # BioMuseum: `make run` serves the API with demo data; `make test` runs the whole suite.
 # Both set everything up first (virtualenv, packages, a local .env with a generated secret).
-# `make bench` (QUICK=1 for a short run) runs the benchmark suite in bench/; `make bench-jobs` the jobs one.
+# `make bench` (QUICK=1 for a short run; AGAINST=<commit> to measure that commit beside this tree) runs the
+# benchmark suite in bench/; `make bench-jobs` the jobs one.
 
 PYTHON ?= python3
 VENV := .venv
@@ -36,7 +37,7 @@ test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: setup
-	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick) $(if $(AGAINST),--against $(AGAINST))
 
 bench-jobs: setup
 	$(BIN)/python bench/jobs.py $(if $(QUICK),--quick)

@@ -332,3 +332,17 @@ def git_commit() -> str | None:
             if line.endswith(f" {ref}"):
                 return line.split()[0]
     return None
+
+
+def checkout_worktree(rev: str) -> tuple[Path, str]:
+    """A detached git worktree of `rev` under var/bench-against/ (made once, kept for later runs), with this
+    tree's virtualenv: (its root, the full commit)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    root = ROOT / "var" / "bench-against" / commit[:12]
+    if not root.exists():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "worktree", "add", "--detach", str(root), commit], cwd=ROOT, check=True,
+                       capture_output=True)  # fmt: skip
+    return root, commit

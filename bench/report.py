@@ -3,18 +3,21 @@
 import json
 from pathlib import Path
 
-from .scenarios import BIOMUSEUM, NGINX, WSGI
+from .scenarios import BEFORE, BIOMUSEUM, NGINX, WSGI
 
 DASH = "—"
 COLUMNS = ["scenario", "BioMuseum req/s", "p50", "p99", "bare WSGI req/s", "nginx req/s", "vs WSGI", "vs nginx"]
-HEADER = "| " + " | ".join([*COLUMNS, "target", "result"]) + " |\n|---|" + "--:|" * 7 + "---|---|"
+BEFORE_COLUMNS = ["before req/s", "vs before"]
 
 
 def markdown_table(scenarios: list[dict]) -> str:
-    return "\n".join([HEADER, *(_row(scenario) for scenario in scenarios)])
+    before = any(BEFORE in scenario["summary"] for scenario in scenarios)
+    columns = [*COLUMNS, *(BEFORE_COLUMNS if before else []), "target", "result"]
+    header = "| " + " | ".join(columns) + " |\n|---|" + "--:|" * (len(columns) - 3) + "---|---|"
+    return "\n".join([header, *(_row(scenario, before) for scenario in scenarios)])
 
 
-def _row(scenario: dict) -> str:
+def _row(scenario: dict, before: bool = False) -> str:
     summary = scenario["summary"]
     app = summary[BIOMUSEUM]
     measured = scenario["kind"] in ("throughput", "latency")
@@ -27,6 +30,11 @@ def _row(scenario: dict) -> str:
         _rate(summary.get(NGINX, {}).get("requests_per_second")),
         _ratio(app.get(f"ratio_{WSGI}")),
         _ratio(app.get(f"ratio_{NGINX}")),
+        *(
+            [_rate(summary.get(BEFORE, {}).get("requests_per_second")), _ratio(app.get(f"ratio_{BEFORE}"))]
+            if before
+            else []
+        ),
         scenario["target"] or DASH,
         _result(scenario),
     ]
@@ -77,6 +85,12 @@ def context_lines(results: dict) -> list[str]:
         f"- command: `{results['command']}` ({results['profile']} profile), {results['started_at']}, "
         f"commit {(results['commit'] or 'unknown')[:12]}",
     ]
+    if results.get("against"):
+        against = results["against"]
+        lines.append(
+            f"- before: commit {against['commit'][:12]} ({against['rev']}), the same configuration, database and "
+            "cache, taking turns with BioMuseum in every throughput scenario but the crowd"
+        )
     if not results["nginx"]:
         lines.append("- nginx could not be installed: no machine-limit reference")
     return lines

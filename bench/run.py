@@ -34,14 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--embedded", action="store_true", help="SQLite and the in-process cache even when PostgreSQL and Redis answer"
     )
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also serve the commit REV (from a git worktree) and measure it beside this tree, turn by turn",
+    )
     args = parser.parse_args(argv)
     profile = scenarios.QUICK if args.quick else scenarios.FULL
     command = "make bench QUICK=1" if args.quick else "make bench"
-    if args.embedded:
-        command = " ".join([".venv/bin/python bench/run.py", *(["--quick"] if args.quick else []), "--embedded"])
+    if args.embedded or args.against:
+        flags = [*(["--quick"] if args.quick else []), *(["--embedded"] if args.embedded else [])]
+        flags += [f"--against {args.against}"] if args.against else []
+        command = " ".join([".venv/bin/python bench/run.py", *flags])
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        return run(profile, command=command, embedded=args.embedded)
+        return run(profile, command=command, embedded=args.embedded, against=args.against)
     except KeyboardInterrupt:
         say("\nInterrupted: every process the benchmark started has been stopped.")
         return 130
@@ -51,7 +58,7 @@ def _exit_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)  # unwinds through the `finally` blocks that stop the servers
 
 
-def run(profile: scenarios.Profile, command: str, embedded: bool = False) -> int:
+def run(profile: scenarios.Profile, command: str, embedded: bool = False, against: str | None = None) -> int:
     started_at = datetime.now(UTC)
     run_dir = environment.RESULTS_DIR / started_at.strftime("%Y%m%dT%H%M%SZ")
     run_dir.mkdir(parents=True)
@@ -84,6 +91,8 @@ def run(profile: scenarios.Profile, command: str, embedded: bool = False) -> int
         "nginx": bool(tools["nginx"]),
         "scenarios": [],
     }
+    if against:
+        results["against"] = {"rev": against, "commit": environment.checkout_worktree(against)[1]}
 
     catalogue = measure_with_references(results, env, backends, tools, profile, run_dir)
     say("Memory (a fresh BioMuseum)")
@@ -130,6 +139,10 @@ def measure_with_references(
         )
         if tools["nginx"]:
             servers[scenarios.NGINX] = _started(running, start_nginx(tools["nginx"], files, run_dir / "nginx.log"))
+        if results.get("against"):
+            root, _ = environment.checkout_worktree(results["against"]["rev"])
+            before = start_gunicorn("before", "biomuseum.wsgi", env, run_dir / "before.log", root=root)
+            servers[scenarios.BEFORE] = _started(running, before)
         for server in servers.values():
             wait_until_ok(server, HEALTH)
         results["servers"] = {name: {"port": each.port, "pid": each.process.pid} for name, each in servers.items()}
@@ -150,7 +163,8 @@ def measure_with_references(
 
         say("Many connections (wrk, interleaved)")
         crowd = scenarios.crowd_scenario(profile)
-        measured.append(scenarios.run_throughput(crowd, servers, profile, tools["wrk"], say))
+        crowded = {name: server for name, server in servers.items() if name != scenarios.BEFORE}
+        measured.append(scenarios.run_throughput(crowd, crowded, profile, tools["wrk"], say))
 
         say("Bulk write (a separate manage.py process, while the web processes follow bumps)")
         measured.append(scenarios.run_bulk_write(app, env, environment.bump_listeners(backends.redis_url), say))

@@ -15,6 +15,7 @@ from .load import measure_latency, run_wrk, send_requests
 from .servers import Server, rss_kib, start_gunicorn, wait_for_workers, wait_until_ok
 
 BIOMUSEUM, WSGI, NGINX = "biomuseum", "wsgi", "nginx"
+BEFORE = "before"  # BioMuseum at an earlier commit (run.py --against), for a change's before and after
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def _median_run(runs: list[dict]) -> dict:
 
 def _add_ratios(summary: dict[str, dict]) -> None:
     app = summary[BIOMUSEUM]
-    for name in (WSGI, NGINX):
+    for name in (WSGI, NGINX, BEFORE):
         if name in summary and summary[name]["requests_per_second"]:
             app[f"ratio_{name}"] = app["requests_per_second"] / summary[name]["requests_per_second"]
 

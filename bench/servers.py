@@ -58,15 +58,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(name: str, wsgi_app: str, env: dict[str, str], log_path: Path) -> Server:
-    """gunicorn with the project's gunicorn.conf.py, on a free loopback port."""
+def start_gunicorn(name: str, wsgi_app: str, env: dict[str, str], log_path: Path, root: Path = ROOT) -> Server:
+    """gunicorn with the gunicorn.conf.py of the tree at `root` (this one, or an earlier commit's worktree),
+    on a free loopback port."""
     port = free_port()
     server_env = {**env, "HOST": "127.0.0.1", "PORT": str(port)}
     started_at = time.perf_counter()
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [str(VENV_BIN / "gunicorn"), wsgi_app, "--config", str(GUNICORN_CONFIG)],
-            cwd=ROOT,
+            [str(VENV_BIN / "gunicorn"), wsgi_app, "--config", str(root / GUNICORN_CONFIG.name)],
+            cwd=root,
             env=server_env,
             stdout=log,
             stderr=subprocess.STDOUT,
