@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from biomuseum.queryparams import QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin
+from biomuseum.slugs import UniqueSlugMixin
 from organisms.models import Organism
 
 from .markup import MAX_SOURCE_LENGTH
@@ -64,8 +65,10 @@ class CappedManyRelatedField(serializers.ManyRelatedField):
         return super().to_internal_value(data)
 
 
-class PostWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
+class PostWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.ModelSerializer):
     """What staff may set. The author, the rendered HTML and timestamps are the server's."""
+
+    slug_taken_message = "A post with this slug already exists."
 
     slug = serializers.SlugField(max_length=160, required=False)
     tags = serializers.ListField(
@@ -84,14 +87,6 @@ class PostWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
         fields = ["slug", "title", "excerpt", "body", "status", "published_at", "tags", "related_organisms"]
         # Rendering time grows with the body: a cap keeps one request's work bounded.
         extra_kwargs = {"body": {"max_length": MAX_SOURCE_LENGTH}}
-
-    def validate_slug(self, value: str) -> str:
-        others = Post.objects.filter(slug=value)
-        if self.instance:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("A post with this slug already exists.")
-        return value
 
 
 class PostListParams(QueryParamsSerializer):

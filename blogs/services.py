@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from biomuseum import images
 from biomuseum.imagefields import ImageStatus
+from biomuseum.slugs import unique_slug
 from organisms.models import Organism
-from organisms.services import unique_slug
 
 from .models import CoverImage, Post, PostStatus, Subscriber, SubscriberStatus, Tag
 

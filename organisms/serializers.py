@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from biomuseum.queryparams import QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin, media_url
+from biomuseum.slugs import UniqueSlugMixin
 from blogs.models import Post
 
 from .models import ConservationStatus, Organism, OrganismImage
@@ -106,8 +107,10 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         return super().build_field(field_name, info, model_class, nested_depth)
 
 
-class OrganismWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
+class OrganismWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.ModelSerializer):
     """What staff may set. Timestamps, images and their processing state are the server's."""
+
+    slug_taken_message = "An organism with this slug already exists."
 
     slug = serializers.SlugField(max_length=140, required=False)
 
@@ -139,14 +142,6 @@ class OrganismWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
                 "allow_blank": True,
             }
         return super().build_field(field_name, info, model_class, nested_depth)
-
-    def validate_slug(self, value: str) -> str:
-        others = Organism.objects.filter(slug=value)
-        if self.instance:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("An organism with this slug already exists.")
-        return value
 
 
 class OrganismListParams(QueryParamsSerializer):

@@ -5,10 +5,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.text import slugify
 
 from biomuseum import images
 from biomuseum.imagefields import ImageStatus
+from biomuseum.slugs import unique_slug
 
 from .models import Organism, OrganismImage
 
@@ -27,16 +27,6 @@ EDITABLE_FIELDS = (
     "description",
     "is_published",
 )
-
-
-def unique_slug(model, text: str, *, exclude_pk: int | None = None, max_length: int = 140) -> str:
-    """A slug from `text` that no other row of `model` has."""
-    base = slugify(text)[: max_length - 8].strip("-") or "item"
-    candidate, number = base, 2
-    others = model.objects.exclude(pk=exclude_pk) if exclude_pk else model.objects.all()
-    while others.filter(slug=candidate).exists():
-        candidate, number = f"{base}-{number}", number + 1
-    return candidate
 
 
 @transaction.atomic
