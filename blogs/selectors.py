@@ -46,6 +46,14 @@ def post_detail_queryset() -> QuerySet:
     )
 
 
+def organism_posts_prefetch() -> Prefetch:
+    """The published posts about each organism, newest first, for the organism detail."""
+    posts = (
+        Post.objects.published().only("id", "slug", "title", "excerpt", "published_at").order_by("-published_at", "-id")
+    )
+    return Prefetch("posts", queryset=posts)
+
+
 def cover_of(post: Post) -> CoverImage | None:
     """The ready cover, if any (covers not yet processed are not shown)."""
     try:

@@ -34,6 +34,15 @@ class PostListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         return CoverSerializer(cover, context=self.context).data if cover else None
 
 
+class RelatedPostSerializer(serializers.ModelSerializer):
+    # Shown on the detail of each organism the post is about (registered in BlogsConfig.ready).
+    url = serializers.HyperlinkedIdentityField(view_name="post-detail", lookup_field="slug")
+
+    class Meta:
+        model = Post
+        fields = ["slug", "url", "title", "excerpt", "published_at"]
+
+
 class RelatedOrganismSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
 

@@ -3,8 +3,8 @@ from rest_framework import serializers
 from biomuseum.queryparams import QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin, media_url
 from biomuseum.slugs import UniqueSlugMixin
-from blogs.models import Post
 
+from . import related
 from .models import ConservationStatus, Organism, OrganismImage
 
 
@@ -61,12 +61,7 @@ class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         return thumbnail_of(images[0] if images else None, self.context.get("request"))
 
 
-class RelatedPostSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="post-detail", lookup_field="slug")
-
-    class Meta:
-        model = Post
-        fields = ["slug", "url", "title", "excerpt", "published_at"]
+TIMESTAMPS = ["created_at", "updated_at"]
 
 
 class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
@@ -75,7 +70,6 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
     conservation_status_label = serializers.CharField(source="get_conservation_status_display", read_only=True)
     images = OrganismImageSerializer(many=True, read_only=True)
-    related_posts = RelatedPostSerializer(source="posts", many=True, read_only=True)
 
     class Meta:
         model = Organism
@@ -96,10 +90,18 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
             "distribution",
             "description",
             "images",
-            "related_posts",
-            "created_at",
-            "updated_at",
+            *TIMESTAMPS,
         ]
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """The organism's own fields, then the content registered in organisms.related, then the timestamps."""
+        own = [name for name in cls.Meta.fields if name not in TIMESTAMPS]
+        return [*own, *related.field_names(), *TIMESTAMPS]
+
+    def get_fields(self):
+        fields = {**super().get_fields(), **related.fields()}
+        return {name: fields[name] for name in self.field_names()}
 
     def build_field(self, field_name, info, model_class, nested_depth):
         if field_name in ("class", "order"):

@@ -1,3 +1,4 @@
+from django.utils.functional import classproperty
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -10,9 +11,8 @@ from biomuseum.parsers import MultiPartParser
 from biomuseum.permissions import staff_with
 from biomuseum.queryparams import DetailParams, parse_field_list
 from biomuseum.viewsets import ContentViewSet
-from blogs.selectors import next_publication_at
 
-from . import selectors, services
+from . import related, selectors, services
 from .models import Organism, OrganismImage
 from .serializers import (
     AutocompleteParams,
@@ -42,11 +42,17 @@ class OrganismViewSet(ContentViewSet):
 
     queryset = Organism.objects.all()
     pagination_class = OrganismPagination
-    page_cache = {
-        "list": CachePolicy(families=("organisms",), params=OrganismListParams),
-        "retrieve": CachePolicy(families=("organisms", "posts"), params=DetailParams, expires=next_publication_at),
-        "autocomplete": CachePolicy(families=("organisms",), params=AutocompleteParams),
-    }
+
+    @classproperty
+    def page_cache(cls) -> dict:
+        # Read when a route is first resolved, after every app's ready() has registered its related content.
+        return {
+            "list": CachePolicy(families=("organisms",), params=OrganismListParams),
+            "retrieve": CachePolicy(
+                families=("organisms", *related.families()), params=DetailParams, expires=related.next_change_at
+            ),
+            "autocomplete": CachePolicy(families=("organisms",), params=AutocompleteParams),
+        }
 
     def get_queryset(self):
         if self.action == "retrieve":
@@ -69,7 +75,7 @@ class OrganismViewSet(ContentViewSet):
     @extend_schema(parameters=[DetailParams])
     def retrieve(self, request, *args, **kwargs):
         params = DetailParams.parse(request.query_params)
-        fields = parse_field_list(params.get("fields"), OrganismDetailSerializer.Meta.fields)
+        fields = parse_field_list(params.get("fields"), OrganismDetailSerializer.field_names())
         return Response(self.represent(OrganismDetailSerializer, self.get_object(), fields=fields))
 
     @extend_schema(request=OrganismWriteSerializer, responses={201: OrganismDetailSerializer})
