@@ -4,6 +4,7 @@ from biomuseum.queryparams import QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin
 from biomuseum.slugs import UniqueSlugMixin
 from organisms.models import Organism
+from organisms.serializers import OrganismSummarySerializer
 
 from .markup import MAX_SOURCE_LENGTH
 from .models import Post, PostStatus
@@ -43,12 +44,8 @@ class RelatedPostSerializer(serializers.ModelSerializer):
         fields = ["slug", "url", "title", "excerpt", "published_at"]
 
 
-class RelatedOrganismSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
-
-    class Meta:
-        model = Organism
-        fields = ["slug", "url", "common_name", "scientific_name"]
+class RelatedOrganismSerializer(OrganismSummarySerializer):
+    pass  # the same fields under the name the OpenAPI schema gives a post's species
 
 
 class PostDetailSerializer(PostListSerializer):

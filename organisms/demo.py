@@ -7,7 +7,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.text import slugify
 
-from .models import Organism
+from .models import CURATED_FIELDS, Organism, public_name
 
 ORGANISMS_FILE = Path(__file__).resolve().parent / "demo_data" / "organisms.json"
 
@@ -80,22 +80,10 @@ def load_organisms() -> int:
     """The real species; running it again changes nothing. Returns how many were created."""
     created_organisms = 0
     for record in json.loads(ORGANISMS_FILE.read_text()):
-        fields = {
-            "common_name": record["common_name"],
-            "kingdom": record["kingdom"],
-            "phylum": record["phylum"],
-            "class_name": record["class"],
-            "order_name": record["order"],
-            "family": record["family"],
-            "genus": record["genus"],
-            "conservation_status": record["conservation_status"],
-            "habitat": record["habitat"],
-            "distribution": record["distribution"],
-            "description": record["description"],
-            "is_published": True,
-        }
+        fields = {name: record[public_name(name)] for name in CURATED_FIELDS if name != "scientific_name"}
         _, created = Organism.objects.get_or_create(
-            scientific_name=record["scientific_name"], defaults={**fields, "slug": slugify(record["scientific_name"])}
+            scientific_name=record["scientific_name"],
+            defaults={**fields, "is_published": True, "slug": slugify(record["scientific_name"])},
         )
         created_organisms += created
     return created_organisms

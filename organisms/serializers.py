@@ -5,7 +5,7 @@ from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, S
 from biomuseum.slugs import UniqueSlugMixin
 
 from . import related
-from .models import ConservationStatus, Organism, OrganismImage
+from .models import CURATED_FIELDS, ConservationStatus, Organism, OrganismImage, public_name
 
 
 class OrganismImageSerializer(ProcessedImageSerializer):
@@ -30,6 +30,19 @@ def thumbnail_of(image: OrganismImage | None, request=None) -> dict | None:
         "placeholder": image.placeholder,
         "dominant_color": image.dominant_color,
     }
+
+
+class OrganismSummarySerializer(serializers.ModelSerializer):
+    # An organism named and linked, wherever one is mentioned: a search suggestion, the species of a post.
+    url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
+
+    class Meta:
+        model = Organism
+        fields = ["slug", "url", "common_name", "scientific_name"]
+
+
+class AutocompleteSuggestionSerializer(OrganismSummarySerializer):
+    pass  # the same fields under the name the OpenAPI schema gives suggestions
 
 
 class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
@@ -64,6 +77,11 @@ class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
 TIMESTAMPS = ["created_at", "updated_at"]
 
 
+def _with_label(name: str) -> tuple[str, ...]:
+    """A choice field and, right after it, its human-readable label."""
+    return (name, f"{name}_label") if name == "conservation_status" else (name,)
+
+
 class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
     """The rich detail representation."""
 
@@ -76,19 +94,7 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         fields = [
             "slug",
             "url",
-            "common_name",
-            "scientific_name",
-            "kingdom",
-            "phylum",
-            "class",
-            "order",
-            "family",
-            "genus",
-            "conservation_status",
-            "conservation_status_label",
-            "habitat",
-            "distribution",
-            "description",
+            *(name for field in CURATED_FIELDS for name in _with_label(public_name(field))),
             "images",
             *TIMESTAMPS,
         ]
@@ -118,22 +124,7 @@ class OrganismWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.Mod
 
     class Meta:
         model = Organism
-        fields = [
-            "slug",
-            "common_name",
-            "scientific_name",
-            "kingdom",
-            "phylum",
-            "class",
-            "order",
-            "family",
-            "genus",
-            "conservation_status",
-            "habitat",
-            "distribution",
-            "description",
-            "is_published",
-        ]
+        fields = ["slug", *map(public_name, CURATED_FIELDS), "is_published"]
 
     def build_field(self, field_name, info, model_class, nested_depth):
         if field_name in ("class", "order"):

@@ -10,23 +10,9 @@ from biomuseum import images
 from biomuseum.imagefields import ImageStatus
 from biomuseum.slugs import unique_slug
 
-from .models import Organism, OrganismImage
+from .models import CURATED_FIELDS, Organism, OrganismImage
 
-EDITABLE_FIELDS = (
-    "common_name",
-    "scientific_name",
-    "kingdom",
-    "phylum",
-    "class_name",
-    "order_name",
-    "family",
-    "genus",
-    "conservation_status",
-    "habitat",
-    "distribution",
-    "description",
-    "is_published",
-)
+EDITABLE_FIELDS = (*CURATED_FIELDS, "is_published")
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from django.utils.functional import classproperty
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from . import related, selectors, services
 from .models import Organism, OrganismImage
 from .serializers import (
     AutocompleteParams,
+    AutocompleteSuggestionSerializer,
     ImageStatusSerializer,
     ImageUploadSerializer,
     OrganismDetailSerializer,
@@ -27,14 +28,6 @@ from .serializers import (
 
 class OrganismPagination(KeysetPagination):
     ordering = ("scientific_name",)
-
-
-class AutocompleteSuggestionSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
-
-    class Meta:
-        model = Organism
-        fields = ["slug", "url", "common_name", "scientific_name"]
 
 
 @extend_schema_view(

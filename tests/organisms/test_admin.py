@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from biomuseum.imagefields import ImageStatus
 from organisms.models import ConservationStatus, Organism, OrganismImage
+from organisms.services import EDITABLE_FIELDS
 
 from ..factories import OrganismFactory, OrganismImageFactory, UserFactory
 
@@ -208,6 +209,12 @@ def test_organism_change_page_shows_timestamps_read_only(admin_client):
     assert saved.common_name == "Renamed"
     assert saved.created_at == organism.created_at
     assert saved.updated_at > organism.updated_at
+
+
+def test_organism_change_page_has_a_field_for_everything_curators_write(admin_client):
+    response = admin_client.get(reverse("admin:organisms_organism_add"))
+
+    assert set(EDITABLE_FIELDS) | {"slug"} == set(response.context["adminform"].form.fields)
 
 
 # --- bulk actions ---
