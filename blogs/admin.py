@@ -5,27 +5,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from biomuseum.admin_widgets import ProcessedImageForm, after_image_formset_saved, image_preview, status_badge
+from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 
 from . import services
 from .models import CoverImage, DeliveryStatus, Post, PostStatus, Subscriber, Tag
 
 
-class CoverImageInline(admin.StackedInline):
+class CoverImageInline(ProcessedImageAdminMixin, admin.StackedInline):
     model = CoverImage
-    form = ProcessedImageForm
+    preview_size = 240
     extra = 0
     max_num = 1
     fields = ("preview", "original", "alt_text", "credit", "processing")
     readonly_fields = ("preview", "processing")
-
-    @admin.display(description="Preview")
-    def preview(self, image):
-        return image_preview(image, size=240)
-
-    @admin.display(description="Status")
-    def processing(self, image):
-        return status_badge(image.status, image.error)
 
 
 @admin.register(Tag)

@@ -1,26 +1,18 @@
 from django.contrib import admin, messages
 from django.db.models import Prefetch
 
-from biomuseum.admin_widgets import ProcessedImageForm, after_image_formset_saved, image_preview, status_badge
+from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 
 from . import services
 from .models import Organism, OrganismImage
 
 
-class OrganismImageInline(admin.TabularInline):
+class OrganismImageInline(ProcessedImageAdminMixin, admin.TabularInline):
     model = OrganismImage
-    form = ProcessedImageForm
+    preview_size = 120
     extra = 0
     fields = ("preview", "original", "alt_text", "caption", "credit", "licence", "position", "processing")
     readonly_fields = ("preview", "processing")
-
-    @admin.display(description="Preview")
-    def preview(self, image):
-        return image_preview(image, size=120)
-
-    @admin.display(description="Status")
-    def processing(self, image):
-        return status_badge(image.status, image.error)
 
 
 @admin.register(Organism)
@@ -86,7 +78,7 @@ class OrganismAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrganismImage)
-class OrganismImageAdmin(admin.ModelAdmin):
+class OrganismImageAdmin(ProcessedImageAdminMixin, admin.ModelAdmin):
     """Photographs across the catalogue: find the ones whose processing failed, and run it again."""
 
     list_display = ("preview", "organism", "alt_text", "processing", "attempts", "updated_at")
@@ -94,19 +86,11 @@ class OrganismImageAdmin(admin.ModelAdmin):
     search_fields = ("organism__scientific_name", "organism__common_name", "alt_text")
     list_select_related = ("organism",)
     autocomplete_fields = ("organism",)
-    form = ProcessedImageForm
+    preview_size = 64
     readonly_fields = ("preview", "processing", "width", "height", "attempts", "processed_at", "created_at")
     fields = ("organism", "original", "alt_text", "caption", "credit", "licence", "position", *readonly_fields)
     actions = ["reprocess"]
     show_full_result_count = False
-
-    @admin.display(description="Preview")
-    def preview(self, image):
-        return image_preview(image, size=64)
-
-    @admin.display(description="Status")
-    def processing(self, image):
-        return status_badge(image.status, image.error)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
