@@ -5,6 +5,7 @@ from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formse
 
 from . import services
 from .models import Organism, OrganismImage
+from .services import EDITABLE_FIELDS
 
 
 class OrganismImageInline(ProcessedImageAdminMixin, admin.TabularInline):
@@ -60,6 +61,16 @@ class OrganismAdmin(admin.ModelAdmin):
     def thumbnail(self, organism):
         images = organism.images.all()
         return image_preview(images[0] if images else None, size=48)
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: value for name, value in form.cleaned_data.items() if name in (*EDITABLE_FIELDS, "slug")}
+        if change:
+            services.organism_update(organism=obj, user=request.user, **fields)
+        else:
+            # The admin goes on with `obj` (inlines, log, redirect): it becomes the row the service wrote.
+            obj.pk = services.organism_create(user=request.user, **fields).pk
+            obj.refresh_from_db()
+            obj._state.adding = False
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

@@ -15,12 +15,17 @@ from .models import CURATED_FIELDS, Organism, OrganismImage
 EDITABLE_FIELDS = (*CURATED_FIELDS, "is_published")
 
 
+def _derive_genus(organism: Organism) -> None:
+    """A binomial names its genus first: a record left without one takes it from the scientific name."""
+    if not organism.genus and organism.scientific_name:
+        organism.genus = organism.scientific_name.split()[0]
+
+
 @transaction.atomic
 def organism_create(*, user: AbstractBaseUser | None, slug: str = "", **fields) -> Organism:
     """A new species record; the slug follows the scientific name unless one is given."""
     organism = Organism(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
-    if not organism.genus and organism.scientific_name:
-        organism.genus = organism.scientific_name.split()[0]
+    _derive_genus(organism)
     organism.slug = slug or unique_slug(Organism, organism.scientific_name)
     organism.full_clean()
     organism.save()
@@ -36,6 +41,7 @@ def organism_update(*, organism: Organism, user: AbstractBaseUser | None, **fiel
     for name, value in fields.items():
         if name in EDITABLE_FIELDS or name == "slug":
             setattr(organism, name, value)
+    _derive_genus(organism)
     organism.full_clean()
     organism.save(force_update=True)
     return organism
