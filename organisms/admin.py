@@ -29,9 +29,8 @@ class OrganismAdmin(admin.ModelAdmin):
         "updated_at",
     )
     list_display_links = ("thumbnail", "common_name")
-    # Ranks with a short list of values: the demo catalogue has 5 kingdoms, 9 phyla and 28 classes. Order is
-    # left out: 62 orders for 82 species, growing with the catalogue, is a list to scroll, not a filter
-    # (the search box and the API's `order` filter serve it better).
+    # Only the ranks with few values filter usefully; orders and finer ranks grow with the catalogue and are
+    # found by search.
     list_filter = ("is_published", "conservation_status", "kingdom", "phylum", "class_name")
     search_fields = ("scientific_name", "common_name", "=slug")
     search_help_text = "Search by common or scientific name, or by exact slug."
