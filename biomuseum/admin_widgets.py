@@ -1,6 +1,7 @@
 """Admin display pieces both apps use: image previews and status badges."""
 
 from django import forms
+from django.contrib import admin
 from django.utils.html import format_html
 
 from . import images
@@ -42,6 +43,22 @@ class ProcessedImageForm(forms.ModelForm):
                 raise forms.ValidationError(str(error)) from error
             self.instance.content_hash = checked.content_hash
         return upload
+
+
+class ProcessedImageAdminMixin:
+    """For an admin or inline of processed images: checked uploads, and `preview` and `processing` (status)
+    to list in `readonly_fields`; `preview_size` in pixels."""
+
+    form = ProcessedImageForm
+    preview_size = 80
+
+    @admin.display(description="Preview")
+    def preview(self, image):
+        return image_preview(image, size=self.preview_size)
+
+    @admin.display(description="Status")
+    def processing(self, image):
+        return status_badge(image.status, image.error)
 
 
 def after_image_formset_saved(formset, on_saved) -> None:

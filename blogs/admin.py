@@ -5,27 +5,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from biomuseum.admin_widgets import ProcessedImageForm, after_image_formset_saved, image_preview, status_badge
+from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 
 from . import services
 from .models import CoverImage, DeliveryStatus, Post, PostStatus, Subscriber, Tag
 
 
-class CoverImageInline(admin.StackedInline):
+class CoverImageInline(ProcessedImageAdminMixin, admin.StackedInline):
     model = CoverImage
-    form = ProcessedImageForm
+    preview_size = 240
     extra = 0
     max_num = 1
     fields = ("preview", "original", "alt_text", "credit", "processing")
     readonly_fields = ("preview", "processing")
-
-    @admin.display(description="Preview")
-    def preview(self, image):
-        return image_preview(image, size=240)
-
-    @admin.display(description="Status")
-    def processing(self, image):
-        return status_badge(image.status, image.error)
 
 
 @admin.register(Tag)
@@ -42,10 +34,12 @@ class PostAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned_data = super().clean()
-        # Here rather than in save_model: the form validates the model's constraints before save_model runs,
-        # and "published, no time" violates post_published_has_time.
-        if cleaned_data.get("status") == PostStatus.PUBLISHED and not cleaned_data.get("published_at"):
-            cleaned_data["published_at"] = timezone.now()
+        # The form checks the model's constraints before save_model runs, so the service's rule applies here too:
+        # "published, no time" would violate post_published_has_time.
+        if "status" in cleaned_data:
+            cleaned_data["published_at"] = services.publication_time(
+                status=cleaned_data["status"], published_at=cleaned_data.get("published_at")
+            )
         return cleaned_data
 
 
@@ -75,10 +69,21 @@ class PostAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("author", "cover")
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.author = request.user
-        super().save_model(request, obj, form, change)
-        services.post_schedule_notifications(post=obj)
+        data = form.cleaned_data
+        fields = {name: data[name] for name in (*services.EDITABLE_FIELDS, "slug")}
+        links = {"tags": data["tags"], "related_organisms": data["related_organisms"]}
+        if change:
+            services.post_update(post=obj, user=request.user, **fields, **links)
+        else:
+            # The admin goes on with `obj` (the cover inline, log, redirect): it becomes the row the service wrote.
+            obj.pk = services.post_create(author=request.user, **fields, **links).pk
+            obj.refresh_from_db()
+            obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        # The service has set the tags and related organisms; only the cover inline is left to save.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

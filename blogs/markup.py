@@ -23,15 +23,12 @@ ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 # (`![` repeated): some 3 s for a body this long; prose renders several times faster.
 MAX_SOURCE_LENGTH = 200_000
 
-# markdown-it-py rather than Python-Markdown: its time is linear in the input (docs/RELIABILITY.md has the
-# figures), where Python-Markdown's link parser is quadratic in unmatched `[`. maxNesting bounds the work per
-# bracket and the depth of quotes and lists: brackets nested deeper are text, blocks nested deeper are dropped.
-# CommonMark (fenced code included) plus tables. Not kept from Python-Markdown's "extra": footnotes (a plugin
-# package, and the cleaner stripped the ids their links point to), abbr (write <abbr title>), def_list and
-# attr_list (the cleaner stripped the <dl> and the attributes they make).
+# CommonMark plus tables, with markdown-it-py because its time is linear in the input (docs/RELIABILITY.md).
+# maxNesting bounds the work per bracket and the depth of quotes and lists: deeper brackets stay text, deeper
+# blocks are dropped.
 _markdown = MarkdownIt("commonmark", {"maxNesting": 20}).enable("table")
-# The cleaner's scheme allowlist is the one judge of URLs, as it was: markdown-it's own check would leave a
-# refused link as its source text instead of a link without an href.
+# The cleaner's scheme allowlist is the one judge of URLs: markdown-it's own check would leave a refused link as
+# its source text rather than a link without an href.
 _markdown.validateLink = lambda url: True
 _CELL_OPENERS = {"th_open", "td_open"}
 

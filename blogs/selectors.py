@@ -36,14 +36,23 @@ def post_list(*, tag: str = "", search: str = "") -> QuerySet:
     return queryset.prefetch_related(Prefetch("tags", queryset=Tag.objects.only("id", "name", "slug")), _cover())
 
 
-def post_detail_queryset() -> QuerySet:
-    """Everything a post page shows; related organisms only when they are published."""
-    organisms = Organism.objects.published().only("id", "slug", "common_name", "scientific_name")
-    return (
-        Post.objects.published()
-        .select_related("author")
-        .prefetch_related("tags", Prefetch("related_organisms", queryset=organisms), _cover())
+def post_detail_queryset(*, include_unpublished: bool = False) -> QuerySet:
+    """Everything a post page shows; related organisms only when they are published (staff who wrote the post
+    see it whole, published or not)."""
+    posts = Post.objects.all() if include_unpublished else Post.objects.published()
+    organisms = Organism.objects.all() if include_unpublished else Organism.objects.published()
+    organisms = organisms.only("id", "slug", "common_name", "scientific_name")
+    return posts.select_related("author").prefetch_related(
+        "tags", Prefetch("related_organisms", queryset=organisms), _cover()
     )
+
+
+def organism_posts_prefetch() -> Prefetch:
+    """The published posts about each organism, newest first, for the organism detail."""
+    posts = (
+        Post.objects.published().only("id", "slug", "title", "excerpt", "published_at").order_by("-published_at", "-id")
+    )
+    return Prefetch("posts", queryset=posts)
 
 
 def cover_of(post: Post) -> CoverImage | None:

@@ -2,7 +2,9 @@ from rest_framework import serializers
 
 from biomuseum.queryparams import QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin
+from biomuseum.slugs import UniqueSlugMixin
 from organisms.models import Organism
+from organisms.serializers import OrganismSummarySerializer
 
 from .markup import MAX_SOURCE_LENGTH
 from .models import Post, PostStatus
@@ -33,12 +35,17 @@ class PostListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         return CoverSerializer(cover, context=self.context).data if cover else None
 
 
-class RelatedOrganismSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
+class RelatedPostSerializer(serializers.ModelSerializer):
+    # Shown on the detail of each organism the post is about (registered in BlogsConfig.ready).
+    url = serializers.HyperlinkedIdentityField(view_name="post-detail", lookup_field="slug")
 
     class Meta:
-        model = Organism
-        fields = ["slug", "url", "common_name", "scientific_name"]
+        model = Post
+        fields = ["slug", "url", "title", "excerpt", "published_at"]
+
+
+class RelatedOrganismSerializer(OrganismSummarySerializer):
+    pass  # the same fields under the name the OpenAPI schema gives a post's species
 
 
 class PostDetailSerializer(PostListSerializer):
@@ -64,8 +71,10 @@ class CappedManyRelatedField(serializers.ManyRelatedField):
         return super().to_internal_value(data)
 
 
-class PostWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
+class PostWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.ModelSerializer):
     """What staff may set. The author, the rendered HTML and timestamps are the server's."""
+
+    slug_taken_message = "A post with this slug already exists."
 
     slug = serializers.SlugField(max_length=160, required=False)
     tags = serializers.ListField(
@@ -84,14 +93,6 @@ class PostWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
         fields = ["slug", "title", "excerpt", "body", "status", "published_at", "tags", "related_organisms"]
         # Rendering time grows with the body: a cap keeps one request's work bounded.
         extra_kwargs = {"body": {"max_length": MAX_SOURCE_LENGTH}}
-
-    def validate_slug(self, value: str) -> str:
-        others = Post.objects.filter(slug=value)
-        if self.instance:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("A post with this slug already exists.")
-        return value
 
 
 class PostListParams(QueryParamsSerializer):

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from biomuseum import images
 from biomuseum.imagefields import ImageStatus
+from biomuseum.slugs import unique_slug
 from organisms.models import Organism
-from organisms.services import unique_slug
 
 from .models import CoverImage, Post, PostStatus, Subscriber, SubscriberStatus, Tag
 
@@ -21,10 +21,13 @@ logger = logging.getLogger("blogs.services")
 EDITABLE_FIELDS = ("title", "excerpt", "body", "status", "published_at")
 
 
-def tags_from_names(names: Iterable[str]) -> list[Tag]:
-    """The tags with these names, created when new."""
+def tags_from_names(names: Iterable[str | Tag]) -> list[Tag]:
+    """The tags with these names, created when new (a Tag given, as the admin's form gives them, is kept)."""
     tags = []
     for name in names:
+        if isinstance(name, Tag):
+            tags.append(name)
+            continue
         name = " ".join(name.split())
         if name:
             tag = Tag.objects.filter(name__iexact=name).first()
@@ -36,9 +39,16 @@ def tags_from_names(names: Iterable[str]) -> list[Tag]:
 SERVER_OWNED = ("author",)
 
 
+def publication_time(*, status: str, published_at: datetime | None) -> datetime | None:
+    """The time a post with this status keeps: published without one means now (a published post has a time,
+    constraint post_published_has_time); a future time schedules it; a draft keeps what it was given."""
+    if status == PostStatus.PUBLISHED and published_at is None:
+        return timezone.now()
+    return published_at
+
+
 def _apply_publication(post: Post) -> None:
-    if post.status == PostStatus.PUBLISHED and post.published_at is None:
-        post.published_at = timezone.now()
+    post.published_at = publication_time(status=post.status, published_at=post.published_at)
 
 
 @transaction.atomic
@@ -48,7 +58,7 @@ def post_create(
     title: str,
     body: str,
     slug: str = "",
-    tags: Iterable[str] = (),
+    tags: Iterable[str | Tag] = (),
     related_organisms: Iterable[Organism] = (),
     **fields,
 ) -> Post:
@@ -69,7 +79,7 @@ def post_update(
     *,
     post: Post,
     user: AbstractBaseUser | None,
-    tags: Iterable[str] | None = None,
+    tags: Iterable[str | Tag] | None = None,
     related_organisms: Iterable[Organism] | None = None,
     **fields,
 ) -> Post:

@@ -30,6 +30,22 @@ TAXONOMY_RANKS = {
     "genus": "genus",
 }
 
+# What curators write about an organism (model field names), in the order forms and the API show them.
+CURATED_FIELDS = (
+    "common_name",
+    "scientific_name",
+    *TAXONOMY_RANKS,
+    "conservation_status",
+    "habitat",
+    "distribution",
+    "description",
+)
+
+
+def public_name(field: str) -> str:
+    """The API's name for a model field: `class` and `order` for the ranks stored as class_name, order_name."""
+    return TAXONOMY_RANKS.get(field, field)
+
 
 class OrganismQuerySet(models.QuerySet):
     def published(self) -> "OrganismQuerySet":

@@ -5,8 +5,8 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.db.models.functions import Collate, Upper
 
 from biomuseum.imagefields import ImageStatus
-from blogs.models import Post
 
+from . import related
 from .models import TAXONOMY_RANKS, Organism, OrganismImage
 
 LIST_FIELDS = (
@@ -42,12 +42,10 @@ def organism_list(*, filters: dict | None = None, search: str = "", include_unpu
 
 
 def organism_detail_queryset(*, include_unpublished: bool = False) -> QuerySet:
-    """Everything the detail page shows: ready images and published related posts, in three queries."""
+    """Everything the detail page shows: ready images and the content registered in organisms.related, one query
+    each."""
     queryset = Organism.objects.all() if include_unpublished else Organism.objects.published()
-    related_posts = (
-        Post.objects.published().only("id", "slug", "title", "excerpt", "published_at").order_by("-published_at", "-id")
-    )
-    return queryset.prefetch_related(_ready_images(), Prefetch("posts", queryset=related_posts))
+    return queryset.prefetch_related(_ready_images(), *related.prefetches())
 
 
 def organism_autocomplete(*, query: str, limit: int = 10) -> list[Organism]:

@@ -2,9 +2,10 @@ from rest_framework import serializers
 
 from biomuseum.queryparams import QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin, media_url
-from blogs.models import Post
+from biomuseum.slugs import UniqueSlugMixin
 
-from .models import ConservationStatus, Organism, OrganismImage
+from . import related
+from .models import CURATED_FIELDS, ConservationStatus, Organism, OrganismImage, public_name
 
 
 class OrganismImageSerializer(ProcessedImageSerializer):
@@ -29,6 +30,19 @@ def thumbnail_of(image: OrganismImage | None, request=None) -> dict | None:
         "placeholder": image.placeholder,
         "dominant_color": image.dominant_color,
     }
+
+
+class OrganismSummarySerializer(serializers.ModelSerializer):
+    # An organism named and linked, wherever one is mentioned: a search suggestion, the species of a post.
+    url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
+
+    class Meta:
+        model = Organism
+        fields = ["slug", "url", "common_name", "scientific_name"]
+
+
+class AutocompleteSuggestionSerializer(OrganismSummarySerializer):
+    pass  # the same fields under the name the OpenAPI schema gives suggestions
 
 
 class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
@@ -60,12 +74,12 @@ class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         return thumbnail_of(images[0] if images else None, self.context.get("request"))
 
 
-class RelatedPostSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="post-detail", lookup_field="slug")
+TIMESTAMPS = ["created_at", "updated_at"]
 
-    class Meta:
-        model = Post
-        fields = ["slug", "url", "title", "excerpt", "published_at"]
+
+def _with_label(name: str) -> tuple[str, ...]:
+    """A choice field and, right after it, its human-readable label."""
+    return (name, f"{name}_label") if name == "conservation_status" else (name,)
 
 
 class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
@@ -74,31 +88,26 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
     conservation_status_label = serializers.CharField(source="get_conservation_status_display", read_only=True)
     images = OrganismImageSerializer(many=True, read_only=True)
-    related_posts = RelatedPostSerializer(source="posts", many=True, read_only=True)
 
     class Meta:
         model = Organism
         fields = [
             "slug",
             "url",
-            "common_name",
-            "scientific_name",
-            "kingdom",
-            "phylum",
-            "class",
-            "order",
-            "family",
-            "genus",
-            "conservation_status",
-            "conservation_status_label",
-            "habitat",
-            "distribution",
-            "description",
+            *(name for field in CURATED_FIELDS for name in _with_label(public_name(field))),
             "images",
-            "related_posts",
-            "created_at",
-            "updated_at",
+            *TIMESTAMPS,
         ]
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """The organism's own fields, then the content registered in organisms.related, then the timestamps."""
+        own = [name for name in cls.Meta.fields if name not in TIMESTAMPS]
+        return [*own, *related.field_names(), *TIMESTAMPS]
+
+    def get_fields(self):
+        fields = {**super().get_fields(), **related.fields()}
+        return {name: fields[name] for name in self.field_names()}
 
     def build_field(self, field_name, info, model_class, nested_depth):
         if field_name in ("class", "order"):
@@ -106,29 +115,16 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         return super().build_field(field_name, info, model_class, nested_depth)
 
 
-class OrganismWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
+class OrganismWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.ModelSerializer):
     """What staff may set. Timestamps, images and their processing state are the server's."""
+
+    slug_taken_message = "An organism with this slug already exists."
 
     slug = serializers.SlugField(max_length=140, required=False)
 
     class Meta:
         model = Organism
-        fields = [
-            "slug",
-            "common_name",
-            "scientific_name",
-            "kingdom",
-            "phylum",
-            "class",
-            "order",
-            "family",
-            "genus",
-            "conservation_status",
-            "habitat",
-            "distribution",
-            "description",
-            "is_published",
-        ]
+        fields = ["slug", *map(public_name, CURATED_FIELDS), "is_published"]
 
     def build_field(self, field_name, info, model_class, nested_depth):
         if field_name in ("class", "order"):
@@ -139,14 +135,6 @@ class OrganismWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
                 "allow_blank": True,
             }
         return super().build_field(field_name, info, model_class, nested_depth)
-
-    def validate_slug(self, value: str) -> str:
-        others = Organism.objects.filter(slug=value)
-        if self.instance:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError("An organism with this slug already exists.")
-        return value
 
 
 class OrganismListParams(QueryParamsSerializer):

@@ -5,46 +5,27 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.text import slugify
 
 from biomuseum import images
 from biomuseum.imagefields import ImageStatus
+from biomuseum.slugs import unique_slug
 
-from .models import Organism, OrganismImage
+from .models import CURATED_FIELDS, Organism, OrganismImage
 
-EDITABLE_FIELDS = (
-    "common_name",
-    "scientific_name",
-    "kingdom",
-    "phylum",
-    "class_name",
-    "order_name",
-    "family",
-    "genus",
-    "conservation_status",
-    "habitat",
-    "distribution",
-    "description",
-    "is_published",
-)
+EDITABLE_FIELDS = (*CURATED_FIELDS, "is_published")
 
 
-def unique_slug(model, text: str, *, exclude_pk: int | None = None, max_length: int = 140) -> str:
-    """A slug from `text` that no other row of `model` has."""
-    base = slugify(text)[: max_length - 8].strip("-") or "item"
-    candidate, number = base, 2
-    others = model.objects.exclude(pk=exclude_pk) if exclude_pk else model.objects.all()
-    while others.filter(slug=candidate).exists():
-        candidate, number = f"{base}-{number}", number + 1
-    return candidate
+def _derive_genus(organism: Organism) -> None:
+    """A binomial names its genus first: a record left without one takes it from the scientific name."""
+    if not organism.genus and organism.scientific_name:
+        organism.genus = organism.scientific_name.split()[0]
 
 
 @transaction.atomic
 def organism_create(*, user: AbstractBaseUser | None, slug: str = "", **fields) -> Organism:
     """A new species record; the slug follows the scientific name unless one is given."""
     organism = Organism(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
-    if not organism.genus and organism.scientific_name:
-        organism.genus = organism.scientific_name.split()[0]
+    _derive_genus(organism)
     organism.slug = slug or unique_slug(Organism, organism.scientific_name)
     organism.full_clean()
     organism.save()
@@ -60,6 +41,7 @@ def organism_update(*, organism: Organism, user: AbstractBaseUser | None, **fiel
     for name, value in fields.items():
         if name in EDITABLE_FIELDS or name == "slug":
             setattr(organism, name, value)
+    _derive_genus(organism)
     organism.full_clean()
     organism.save(force_update=True)
     return organism

@@ -1,5 +1,6 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from django.utils.functional import classproperty
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
@@ -8,14 +9,14 @@ from biomuseum.pagecache import CachePolicy
 from biomuseum.pagination import KeysetPagination
 from biomuseum.parsers import MultiPartParser
 from biomuseum.permissions import staff_with
-from biomuseum.queryparams import DetailParams, parse_field_list
+from biomuseum.queryparams import DetailParams
 from biomuseum.viewsets import ContentViewSet
-from blogs.selectors import next_publication_at
 
-from . import selectors, services
+from . import related, selectors, services
 from .models import Organism, OrganismImage
 from .serializers import (
     AutocompleteParams,
+    AutocompleteSuggestionSerializer,
     ImageStatusSerializer,
     ImageUploadSerializer,
     OrganismDetailSerializer,
@@ -29,65 +30,53 @@ class OrganismPagination(KeysetPagination):
     ordering = ("scientific_name",)
 
 
-class AutocompleteSuggestionSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
-
-    class Meta:
-        model = Organism
-        fields = ["slug", "url", "common_name", "scientific_name"]
-
-
+@extend_schema_view(
+    list=extend_schema(parameters=[OrganismListParams]),
+    create=extend_schema(request=OrganismWriteSerializer, responses={201: OrganismDetailSerializer}),
+    partial_update=extend_schema(request=OrganismWriteSerializer, responses={200: OrganismDetailSerializer}),
+)
 class OrganismViewSet(ContentViewSet):
     """Species records. Anyone reads published records; staff with model permissions write."""
 
     queryset = Organism.objects.all()
     pagination_class = OrganismPagination
-    page_cache = {
-        "list": CachePolicy(families=("organisms",), params=OrganismListParams),
-        "retrieve": CachePolicy(families=("organisms", "posts"), params=DetailParams, expires=next_publication_at),
-        "autocomplete": CachePolicy(families=("organisms",), params=AutocompleteParams),
-    }
+    list_serializer_class = OrganismListSerializer
+    detail_serializer_class = OrganismDetailSerializer
+    write_serializer_class = OrganismWriteSerializer
+    list_params = OrganismListParams
+
+    @classproperty
+    def page_cache(cls) -> dict:
+        # Read when a route is first resolved, after every app's ready() has registered its related content.
+        return {
+            "list": CachePolicy(families=("organisms",), params=OrganismListParams),
+            "retrieve": CachePolicy(
+                families=("organisms", *related.families()), params=DetailParams, expires=related.next_change_at
+            ),
+            "autocomplete": CachePolicy(families=("organisms",), params=AutocompleteParams),
+        }
 
     def get_queryset(self):
         if self.action == "retrieve":
             return selectors.organism_detail_queryset()
         return Organism.objects.all()
 
-    def get_serializer_class(self):
-        if self.action in ("create", "partial_update"):
-            return OrganismWriteSerializer
-        return OrganismDetailSerializer if self.action == "retrieve" else OrganismListSerializer
+    def detail_field_names(self) -> list[str]:
+        return OrganismDetailSerializer.field_names()
 
-    @extend_schema(parameters=[OrganismListParams])
-    def list(self, request, *args, **kwargs):
-        params = OrganismListParams.parse(request.query_params)
-        fields = parse_field_list(params.get("fields"), OrganismListSerializer.Meta.fields)
-        queryset = selectors.organism_list(filters=params, search=params.get("search", ""))
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.represent(OrganismListSerializer, page, many=True, fields=fields))
+    def list_queryset(self, params: dict):
+        return selectors.organism_list(filters=params, search=params.get("search", ""))
 
-    @extend_schema(parameters=[DetailParams])
-    def retrieve(self, request, *args, **kwargs):
-        params = DetailParams.parse(request.query_params)
-        fields = parse_field_list(params.get("fields"), OrganismDetailSerializer.Meta.fields)
-        return Response(self.represent(OrganismDetailSerializer, self.get_object(), fields=fields))
+    def staff_detail_queryset(self):
+        return selectors.organism_detail_queryset(include_unpublished=True)
 
-    @extend_schema(request=OrganismWriteSerializer, responses={201: OrganismDetailSerializer})
-    def create(self, request, *args, **kwargs):
-        serializer = OrganismWriteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        organism = services.organism_create(user=request.user, **serializer.validated_data)
-        organism = selectors.organism_detail_queryset(include_unpublished=True).get(pk=organism.pk)
-        return Response(self.represent(OrganismDetailSerializer, organism), status=status.HTTP_201_CREATED)
+    def perform_create(self, serializer):
+        return services.organism_create(user=self.request.user, **serializer.validated_data)
 
-    @extend_schema(request=OrganismWriteSerializer, responses={200: OrganismDetailSerializer})
-    def partial_update(self, request, *args, **kwargs):
-        organism = self.get_object()
-        serializer = OrganismWriteSerializer(organism, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        services.organism_update(organism=organism, user=request.user, **serializer.validated_data)
-        organism = selectors.organism_detail_queryset(include_unpublished=True).get(pk=organism.pk)
-        return Response(self.represent(OrganismDetailSerializer, organism))
+    def perform_update(self, serializer):
+        return services.organism_update(
+            organism=serializer.instance, user=self.request.user, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance):
         services.organism_delete(organism=instance, user=self.request.user)

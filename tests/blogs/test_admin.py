@@ -1,11 +1,14 @@
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from biomuseum.imagefields import ImageStatus
+from blogs import services
+from blogs.admin import PostAdminForm
 from blogs.models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
 
 from ..factories import CoverImageFactory, OrganismFactory, PostFactory, TagFactory, UserFactory
@@ -336,3 +339,98 @@ def test_post_admin_change_page_never_renders_script_from_the_body(admin_client)
     assert "<img src=x onerror" not in content
     assert f'<div style="max-width:60em">{post.body_html}</div>' in content
     assert '<img src="x">' in post.body_html
+
+
+# --- one publication rule for the admin's form and the service ---
+
+NOW = timezone.now().replace(microsecond=0)
+PUBLICATION_INPUTS = [
+    (PostStatus.DRAFT, None),
+    (PostStatus.DRAFT, NOW + timedelta(days=2)),
+    (PostStatus.PUBLISHED, None),
+    (PostStatus.PUBLISHED, NOW - timedelta(days=2)),
+    (PostStatus.PUBLISHED, NOW + timedelta(days=2)),
+    ("archived", None),
+]
+
+
+def through_the_form(status, published_at) -> tuple[bool, object]:
+    form = PostAdminForm(
+        data={"title": "Moths", "slug": "moths", "body": "Dusk.", "status": status, "published_at": published_at or ""}
+    )
+    valid = form.is_valid()
+    return valid, form.cleaned_data.get("published_at") if valid else None
+
+
+def through_the_service(status, published_at) -> tuple[bool, object]:
+    try:
+        post = services.post_create(author=None, title="Moths", body="Dusk.", status=status, published_at=published_at)
+    except ValidationError:
+        return False, None
+    return True, post.published_at
+
+
+@pytest.mark.parametrize(("status", "published_at"), PUBLICATION_INPUTS)
+def test_post_admin_form_and_service_accept_and_refuse_the_same_publications(status, published_at):
+    before = timezone.now()
+
+    form_valid, form_time = through_the_form(status, published_at)
+    service_valid, service_time = through_the_service(status, published_at)
+
+    assert form_valid == service_valid == (status != "archived")
+    if status == PostStatus.PUBLISHED and published_at is None:
+        assert before <= form_time <= timezone.now() and before <= service_time <= timezone.now()
+    else:
+        assert form_time == service_time == (published_at if form_valid else None)
+
+
+def test_post_admin_form_uses_the_services_publication_rule(monkeypatch):
+    fixed = NOW - timedelta(hours=5)
+    monkeypatch.setattr(services, "publication_time", lambda *, status, published_at: fixed)
+
+    assert through_the_form(PostStatus.PUBLISHED, None) == (True, fixed)
+
+
+# --- saves go through the services ---
+
+
+def test_post_admin_add_goes_through_post_create(admin_client, admin_user, monkeypatch):
+    created = []
+    original = services.post_create
+    monkeypatch.setattr(services, "post_create", lambda **kwargs: created.append(kwargs) or original(**kwargs))
+    tag, organism = TagFactory(name="Lichens"), OrganismFactory()
+
+    response = admin_client.post(ADD, add_form(tags=[tag.pk], related_organisms=[organism.pk]))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert [call["author"] for call in created] == [admin_user]
+    post = Post.objects.get()
+    assert response["Location"].endswith(reverse("admin:blogs_post_changelist"))
+    assert list(post.tags.all()) == [tag] and list(post.related_organisms.all()) == [organism]
+
+
+def test_post_admin_change_goes_through_post_update(admin_client, monkeypatch):
+    post = PostFactory(slug="kept")
+    updated = []
+    original = services.post_update
+    monkeypatch.setattr(services, "post_update", lambda **kwargs: updated.append(kwargs) or original(**kwargs))
+    tag = TagFactory(name="Moss")
+
+    response = admin_client.post(
+        reverse("admin:blogs_post_change", args=[post.pk]), add_form(slug="kept", title="Mosses", tags=[tag.pk])
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert [call["post"].pk for call in updated] == [post.pk]
+    post.refresh_from_db()
+    assert post.title == "Mosses" and list(post.tags.all()) == [tag]
+
+
+def test_post_admin_add_announces_a_public_post(admin_client, django_capture_on_commit_callbacks, monkeypatch):
+    queued = []
+    monkeypatch.setattr(services, "_queue", lambda task, *args: queued.append((task.name, args)))
+
+    response = admin_client.post(ADD, add_form(status=PostStatus.PUBLISHED))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert queued == [("blogs.notify_subscribers", (Post.objects.get().pk,))]

@@ -8,6 +8,7 @@ from django.utils import timezone
 from biomuseum.imagefields import ImageStatus
 from blogs import selectors
 from blogs.models import PostStatus
+from organisms import selectors as organism_selectors
 
 from ..factories import CoverImageFactory, OrganismFactory, PostFactory, TagFactory, UserFactory
 
@@ -152,6 +153,29 @@ def test_post_detail_queryset_loads_a_post_in_constant_queries(django_assert_num
         _ = [tag.name for tag in detail.tags.all()]
         _ = [organism.common_name for organism in detail.related_organisms.all()]
         _ = selectors.cover_of(detail)
+
+
+# --- organism_posts_prefetch (the organism detail's related posts) ---
+
+
+def test_organism_detail_shows_only_published_related_posts():
+    organism = OrganismFactory()
+    public = PostFactory()
+    draft = PostFactory(status=PostStatus.DRAFT, published_at=None)
+    for post in (public, draft):
+        post.related_organisms.add(organism)
+    found = organism_selectors.organism_detail_queryset().get(pk=organism.pk)
+    assert list(found.posts.all()) == [public]
+
+
+def test_organism_posts_prefetch_orders_newest_first():
+    organism = OrganismFactory()
+    older = PostFactory(published_at=timezone.now() - timedelta(days=2))
+    newer = PostFactory(published_at=timezone.now() - timedelta(days=1))
+    for post in (older, newer):
+        post.related_organisms.add(organism)
+    found = organism_selectors.organism_detail_queryset().get(pk=organism.pk)
+    assert list(found.posts.all()) == [newer, older]
 
 
 # --- cover_of ---

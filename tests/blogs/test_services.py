@@ -121,6 +121,15 @@ def test_post_create_gives_tags_with_colliding_slugs_unique_slugs():
     assert tag.slug == "sea-birds-2"
 
 
+def test_post_create_keeps_the_tag_rows_it_is_given():
+    lower, upper = TagFactory(name="birds", slug="birds"), TagFactory(name="BIRDS", slug="birds-2")
+
+    post = create(tags=[upper, "Owls"])
+
+    assert set(post.tags.all()) == {upper, Tag.objects.get(name="Owls")}
+    assert lower not in post.tags.all()
+
+
 def test_post_create_skips_blank_tag_names():
     post = create(tags=["", "   ", "Bats"])
 

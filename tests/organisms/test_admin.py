@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from biomuseum.imagefields import ImageStatus
 from organisms.models import ConservationStatus, Organism, OrganismImage
+from organisms.services import EDITABLE_FIELDS
 
 from ..factories import OrganismFactory, OrganismImageFactory, UserFactory
 
@@ -208,6 +209,55 @@ def test_organism_change_page_shows_timestamps_read_only(admin_client):
     assert saved.common_name == "Renamed"
     assert saved.created_at == organism.created_at
     assert saved.updated_at > organism.updated_at
+
+
+def test_organism_change_page_has_a_field_for_everything_curators_write(admin_client):
+    response = admin_client.get(reverse("admin:organisms_organism_add"))
+
+    assert set(EDITABLE_FIELDS) | {"slug"} == set(response.context["adminform"].form.fields)
+
+
+def test_organism_admin_add_derives_the_genus_through_the_service(admin_client):
+    new = Organism(common_name="Snow leopard", scientific_name="Panthera uncia", slug="panthera-uncia")
+    new.kingdom, new.conservation_status = "Animalia", ConservationStatus.VULNERABLE
+
+    response = admin_client.post(reverse("admin:organisms_organism_add"), change_form(new, genus=""))
+
+    assert response.status_code == 302
+    assert Organism.objects.get(slug="panthera-uncia").genus == "Panthera"
+
+
+def test_organism_admin_change_derives_the_genus_through_the_service(admin_client):
+    organism = OrganismFactory(scientific_name="Felis catus", genus="Felis")
+    url = reverse("admin:organisms_organism_change", args=[organism.pk])
+
+    response = admin_client.post(url, change_form(organism, scientific_name="Panthera uncia", genus=""))
+
+    assert response.status_code == 302
+    assert Organism.objects.get(pk=organism.pk).genus == "Panthera"
+
+
+def test_organism_admin_add_saves_its_image_inline_with_the_new_record(
+    admin_client, django_capture_on_commit_callbacks
+):
+    new = Organism(common_name="Snow leopard", scientific_name="Panthera uncia", slug="panthera-uncia")
+    new.kingdom, new.conservation_status = "Animalia", ConservationStatus.VULNERABLE
+    photo = OrganismImageFactory.build().original
+    form = change_form(
+        new,
+        **{
+            "images-TOTAL_FORMS": "1",
+            "images-0-original": photo,
+            "images-0-alt_text": "Snow",
+            "images-0-position": "0",
+        },
+    )
+
+    with django_capture_on_commit_callbacks():
+        response = admin_client.post(reverse("admin:organisms_organism_add"), form)
+
+    assert response.status_code == 302
+    assert list(Organism.objects.get(slug="panthera-uncia").images.values_list("alt_text", flat=True)) == ["Snow"]
 
 
 # --- bulk actions ---

@@ -3,9 +3,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from biomuseum.imagefields import ImageStatus
-from blogs.models import PostStatus
 from organisms import selectors
-from tests.factories import OrganismFactory, OrganismImageFactory, PostFactory
+from tests.factories import OrganismFactory, OrganismImageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,16 +47,6 @@ def test_organism_list_prefetches_only_ready_images_without_extra_queries():
         images = [list(row.images.all()) for row in rows]
     assert len(queries) == 2
     assert all(len(found) == 1 and found[0].status == ImageStatus.READY for found in images)
-
-
-def test_organism_detail_shows_only_published_related_posts():
-    organism = OrganismFactory()
-    public = PostFactory()
-    draft = PostFactory(status=PostStatus.DRAFT, published_at=None)
-    for post in (public, draft):
-        post.related_organisms.add(organism)
-    found = selectors.organism_detail_queryset().get(pk=organism.pk)
-    assert list(found.posts.all()) == [public]
 
 
 def test_organism_autocomplete_puts_exact_matches_first():

@@ -40,6 +40,22 @@ def test_organism_create_ignores_server_owned_fields():
     assert organism.created_at.year > 2000
 
 
+def test_organism_update_derives_a_missing_genus_from_the_scientific_name():
+    organism = OrganismFactory(scientific_name="Felis catus", genus="Felis")
+
+    services.organism_update(organism=organism, user=None, scientific_name="Panthera uncia", genus="")
+
+    assert Organism.objects.get(pk=organism.pk).genus == "Panthera"
+
+
+def test_organism_update_keeps_a_genus_given():
+    organism = OrganismFactory(scientific_name="Felis catus", genus="Felis")
+
+    services.organism_update(organism=organism, user=None, scientific_name="Panthera uncia")
+
+    assert Organism.objects.get(pk=organism.pk).genus == "Felis"
+
+
 def test_organism_update_changes_only_named_fields():
     organism = OrganismFactory(common_name="Old", habitat="Forest")
     services.organism_update(organism=organism, user=None, common_name="New")

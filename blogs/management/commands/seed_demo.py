@@ -3,8 +3,9 @@ import time
 from django.core.management.base import BaseCommand
 
 from biomuseum.pagecache import FAMILIES, bump
+from blogs.demo import load_catalogue, synthetic_posts
 from blogs.models import Post
-from organisms.demo import load_catalogue, synthetic_organisms, synthetic_posts
+from organisms.demo import synthetic_organisms
 from organisms.models import Organism
 
 
