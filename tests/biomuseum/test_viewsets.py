@@ -11,6 +11,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 
 from biomuseum import ratelimits
 from biomuseum.pagecache import CachePolicy
+from biomuseum.pagination import KeysetPagination
 from biomuseum.queryparams import QueryParamsSerializer
 from biomuseum.serializers import SparseFieldsMixin
 from biomuseum.throttles import PublicReadThrottle, StaffWriteThrottle
@@ -32,10 +33,34 @@ class ThingSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         fields = ["slug", "url", "scientific_name", "common_name"]
 
 
+class ThingParams(QueryParamsSerializer):
+    fields = serializers.CharField(required=False)
+
+
+class ThingPages(KeysetPagination):
+    ordering = ("slug",)
+
+
 class ThingViewSet(ContentViewSet):
+    """The contract a content viewset fills in: its serializers and list parameters, a selector per read, a
+    service per write (here the serializer's own save, for brevity)."""
+
     queryset = Organism.objects.all()
-    serializer_class = ThingSerializer
-    pagination_class = None
+    list_serializer_class = detail_serializer_class = write_serializer_class = ThingSerializer
+    list_params = ThingParams
+    pagination_class = ThingPages
+
+    def list_queryset(self, params: dict):
+        return Organism.objects.order_by("slug")
+
+    def staff_detail_queryset(self):
+        return Organism.objects.all()
+
+    def perform_create(self, serializer):
+        return serializer.save()
+
+    def perform_update(self, serializer):
+        return serializer.save()
 
 
 things = ThingViewSet.as_view({"get": "list", "post": "create"})
@@ -146,7 +171,7 @@ def test_no_rate_limit_headers_when_rate_limits_are_off(kiwi, settings):
 def test_anonymous_reads_list_and_retrieve(kiwi):
     listed = call(things, "GET", "/api/things/")
     assert listed.status_code == 200
-    assert [row["slug"] for row in listed.data] == [kiwi.slug]
+    assert [row["slug"] for row in listed.data["results"]] == [kiwi.slug]
     detail = call(thing, "GET", f"/api/things/{kiwi.slug}/")
     assert detail.status_code == 200
     assert detail.data["scientific_name"] == "Apteryx mantelli"
