@@ -4,8 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from blogs.subscriptions import ConfirmView, SubscribeView, UnsubscribeView
-from blogs.views import PostViewSet
+from blogs.views import ConfirmView, PostViewSet, SubscribeView, UnsubscribeView
 from ops.views import health
 from organisms.views import OrganismViewSet
 

@@ -1,3 +1,5 @@
+import ipaddress
+
 from rest_framework import serializers
 
 from biomuseum.queryparams import QueryParamsSerializer
@@ -98,3 +100,27 @@ class PostWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.ModelSe
 class PostListParams(QueryParamsSerializer):
     search = serializers.CharField(required=False, max_length=200)
     tag = serializers.SlugField(required=False, max_length=60)
+
+
+class SubscribeSerializer(StrictInputMixin, serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+    def validate_email(self, value: str) -> str:
+        """A newsletter goes to a mailbox on a named domain: not to an address literal (`[192.0.2.1]`, an
+        internal host by number), nor to a name without a dot (`localhost`, an intranet host)."""
+        domain = value.rpartition("@")[2].strip().lower().rstrip(".")
+        if domain.startswith("[") or "." not in domain or _is_ip(domain):
+            raise serializers.ValidationError("Enter an address on a public domain name.")
+        return value
+
+
+def _is_ip(domain: str) -> bool:
+    try:
+        ipaddress.ip_address(domain)
+    except ValueError:
+        return False
+    return True
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=1000)
