@@ -10,7 +10,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from biomuseum import images
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from organisms.models import Organism
 from organisms.services import unique_slug
 

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from biomuseum import images
-from biomuseum.imagejobs import IMAGE_TASK_OPTIONS, run_image_job
+from biomuseum.images import IMAGE_TASK_OPTIONS, run_image_job
 
 from . import notifications
 from .models import CoverImage

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from biomuseum import images
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 
 from .models import Organism, OrganismImage
 

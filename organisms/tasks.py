@@ -1,9 +1,9 @@
-"""Image jobs for organism photographs (the pipeline itself is biomuseum/images.py)."""
+"""Image jobs for organism photographs (the pipeline itself is biomuseum/images/)."""
 
 from celery import shared_task
 
 from biomuseum import images
-from biomuseum.imagejobs import IMAGE_TASK_OPTIONS, run_image_job
+from biomuseum.images import IMAGE_TASK_OPTIONS, run_image_job
 
 from .models import OrganismImage
 

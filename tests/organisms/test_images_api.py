@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from organisms.models import OrganismImage
 from tests import imagefiles
 from tests.factories import OrganismFactory

@@ -1,4 +1,4 @@
-"""The image pipeline (biomuseum/images.py): upload checks, renditions, the job's states."""
+"""The image pipeline (biomuseum/images/): upload checks, renditions, the job's states."""
 
 import io
 import struct
@@ -10,7 +10,7 @@ from django.utils import timezone
 from PIL import Image, ImageCms, PngImagePlugin, features
 
 from biomuseum import images
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from organisms.models import OrganismImage
 from tests import imagefiles
 from tests.factories import OrganismFactory
