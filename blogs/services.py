@@ -1,6 +1,5 @@
 """Every write to the blog goes through here."""
 
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -9,14 +8,11 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from biomuseum import images
 from biomuseum.images import ImageStatus
 from organisms.models import Organism
 from organisms.services import unique_slug
 
 from .models import CoverImage, Post, PostStatus, Subscriber, SubscriberStatus, Tag
-
-logger = logging.getLogger("blogs.services")
 
 EDITABLE_FIELDS = ("title", "excerpt", "body", "status", "published_at")
 
@@ -129,18 +125,6 @@ def post_unpublish(*, posts: QuerySet, user: AbstractBaseUser | None) -> int:
 # --- subscriptions ---
 
 
-def _queue(task, *args) -> None:
-    """Send a task after commit; a broker outage is logged and the beat sweepers catch up."""
-
-    def send() -> None:
-        try:
-            task.apply_async(args, retry=False)
-        except Exception:
-            logger.warning("could not queue %s%s; a periodic sweep will catch up", task.name, args, exc_info=True)
-
-    transaction.on_commit(send)
-
-
 @transaction.atomic
 def subscriber_subscribe(*, email: str) -> None:
     """Double opt-in. The caller learns nothing about whether the address was known (no enumeration)."""
@@ -152,7 +136,7 @@ def subscriber_subscribe(*, email: str) -> None:
         # The same work as the other path (one write, one job that sends nothing to a confirmed address), so
         # the answer's timing does not tell a confirmed address from another.
         Subscriber.objects.filter(pk=subscriber.pk).update(status=F("status"))
-        _queue(send_confirmation, subscriber.pk, subscriber.confirmation_asks)
+        send_confirmation.delay_on_commit(subscriber.pk, subscriber.confirmation_asks)
         return
     # Each ask earns a confirmation (someone asking again has probably lost the first); numbering the asks
     # lets the send claim its own, so the sweep re-queueing one whose queueing failed never sends it twice.
@@ -168,7 +152,7 @@ def subscriber_subscribe(*, email: str) -> None:
             "confirmation_resends",
         ]
     )
-    _queue(send_confirmation, subscriber.pk, subscriber.confirmation_asks)
+    send_confirmation.delay_on_commit(subscriber.pk, subscriber.confirmation_asks)
 
 
 @transaction.atomic
@@ -196,7 +180,7 @@ def post_schedule_notifications(*, post: Post) -> None:
     from .tasks import notify_subscribers
 
     if post.is_public and post.notifications_queued_at is None:
-        _queue(notify_subscribers, post.pk)
+        notify_subscribers.delay_on_commit(post.pk)
 
 
 # --- cover images ---
@@ -211,4 +195,4 @@ def cover_image_saved(*, image: CoverImage, created: bool, original_changed: boo
         CoverImage.objects.filter(pk=image.pk).update(
             status=ImageStatus.PENDING, error="", attempts=0, job_id="", updated_at=timezone.now()
         )
-        images.enqueue(process_cover_image, image.pk)
+        process_cover_image.delay_on_commit(image.pk)

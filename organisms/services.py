@@ -84,7 +84,7 @@ def organism_set_published(*, organisms: QuerySet, published: bool, user: Abstra
 def _queue_processing(image: OrganismImage) -> None:
     from .tasks import process_organism_image
 
-    images.enqueue(process_organism_image, image.pk)
+    process_organism_image.delay_on_commit(image.pk)
 
 
 @transaction.atomic

@@ -96,19 +96,6 @@ def stuck(model: type[ProcessedImage]):
     ).values_list("pk", flat=True)
 
 
-def enqueue(task, pk: int) -> None:
-    """Queue processing after the surrounding transaction commits. A broker outage leaves the image
-    pending (logged); the sweeper queues it again, so nothing is lost."""
-
-    def send() -> None:
-        try:
-            task.apply_async((pk,), retry=False)
-        except Exception:
-            logger.warning("could not queue image %s; it stays pending for the sweeper", pk, exc_info=True)
-
-    transaction.on_commit(send)
-
-
 IMAGE_TASK_OPTIONS = {
     "bind": True,
     "acks_late": True,
