@@ -4,11 +4,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.text import slugify
 
 from biomuseum import images
-from biomuseum.images import ImageStatus
 
 from .models import Organism, OrganismImage
 
@@ -126,10 +124,7 @@ def organism_image_add(
 @transaction.atomic
 def organism_image_reprocess(*, image: OrganismImage, user: AbstractBaseUser | None) -> OrganismImage:
     """Start the image's processing over (after a failure, or when the pipeline changed)."""
-    OrganismImage.objects.filter(pk=image.pk).update(
-        status=ImageStatus.PENDING, error="", attempts=0, job_id="", updated_at=timezone.now()
-    )
-    image.refresh_from_db()
+    images.restart(image)
     _queue_processing(image)
     return image
 

@@ -5,7 +5,7 @@ An upload is checked (uploads), stored under a generated name (fields), and a jo
 """
 
 from .fields import ImageStatus, ProcessedImage, generated_upload_name
-from .jobs import IMAGE_TASK_OPTIONS, claim, fail, process, run_image_job, stuck
+from .jobs import IMAGE_TASK_OPTIONS, claim, fail, process, restart, run_image_job, stuck, sweep_image_jobs
 from .renditions import RENDITION_WIDTHS, ImageUnprocessable, Rendered, Rendition, output_formats, render
 from .storage import StorageUnavailable, rendition_name
 from .uploads import ACCEPTED_FORMATS, ImageRejected, UploadCheck, check_upload
@@ -30,6 +30,8 @@ __all__ = [
     "process",
     "render",
     "rendition_name",
+    "restart",
     "run_image_job",
     "stuck",
+    "sweep_image_jobs",
 ]

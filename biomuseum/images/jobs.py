@@ -85,6 +85,14 @@ def process(model: type[ProcessedImage], pk: int, job_id: str) -> str:
     return "ready"
 
 
+def restart(image: ProcessedImage) -> None:
+    """Back to pending with its attempts forgiven (after a failure, a new original, a pipeline change)."""
+    type(image).objects.filter(pk=image.pk).update(
+        status=ImageStatus.PENDING, error="", attempts=0, job_id="", updated_at=timezone.now()
+    )
+    image.refresh_from_db()
+
+
 def stuck(model: type[ProcessedImage]):
     """Images a sweeper should enqueue again: pending for a while (the broker was down?) or processing too long."""
     now = timezone.now()
@@ -124,3 +132,12 @@ def run_image_job(task, model, image_id: int) -> str:
         raise
     logger.info("image job %s for %s %s", outcome, model._meta.label, image_id)
     return outcome
+
+
+def sweep_image_jobs(model: type[ProcessedImage], task) -> int:
+    """Shared by both apps' sweepers (beat, every minute): queue `task` again for what waits too long, the
+    uploads made while the broker was down and the jobs whose worker died. Returns how many."""
+    image_ids = list(stuck(model))
+    for image_id in image_ids:
+        task.apply_async((image_id,))
+    return len(image_ids)
