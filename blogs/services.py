@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from biomuseum.images import ImageStatus
+from biomuseum import images
 from organisms.models import Organism
 from organisms.services import unique_slug
 
@@ -187,12 +187,16 @@ def post_schedule_notifications(*, post: Post) -> None:
 
 
 @transaction.atomic
-def cover_image_saved(*, image: CoverImage, created: bool, original_changed: bool) -> None:
-    """The admin saved a cover: a new or replaced original is processed (again)."""
+def cover_image_reprocess(*, image: CoverImage, user: AbstractBaseUser | None) -> CoverImage:
+    """Start the cover's processing over (after a failure, or when the pipeline changed)."""
     from .tasks import process_cover_image
 
+    images.restart(image)
+    process_cover_image.delay_on_commit(image.pk)
+    return image
+
+
+def cover_image_saved(*, image: CoverImage, created: bool, original_changed: bool) -> None:
+    """The admin saved a cover: a new or replaced original is processed (again)."""
     if created or original_changed:
-        CoverImage.objects.filter(pk=image.pk).update(
-            status=ImageStatus.PENDING, error="", attempts=0, job_id="", updated_at=timezone.now()
-        )
-        process_cover_image.delay_on_commit(image.pk)
+        cover_image_reprocess(image=image, user=None)
