@@ -343,3 +343,32 @@ def test_stuck_finds_pending_images_after_the_grace_period(settings):
     settings.IMAGE_PENDING_GRACE = 0
     OrganismImage.objects.filter(pk=image.pk).update(updated_at=timezone.now() - timezone.timedelta(seconds=1))
     assert list(images.stuck(OrganismImage)) == [image.pk]
+
+
+class RecordingTask:
+    def __init__(self):
+        self.sent = []
+
+    def apply_async(self, args):
+        self.sent.append(args)
+
+
+def test_sweep_image_jobs_queues_the_pending_and_the_stale_and_leaves_the_rest(settings):
+    long_ago = timezone.now() - timezone.timedelta(seconds=settings.IMAGE_STUCK_AFTER + 1)
+    waiting = stored_image(imagefiles.jpeg())
+    died = stored_image(imagefiles.jpeg(), status=ImageStatus.PROCESSING, processing_started_at=long_ago)
+    stored_image(imagefiles.jpeg(), status=ImageStatus.PROCESSING, processing_started_at=timezone.now())
+    stored_image(imagefiles.jpeg(), status=ImageStatus.READY)
+    stored_image(imagefiles.jpeg(), status=ImageStatus.FAILED)
+    OrganismImage.objects.exclude(status=ImageStatus.PROCESSING).update(updated_at=long_ago)
+    task = RecordingTask()
+
+    assert images.sweep_image_jobs(OrganismImage, task) == 2
+    assert sorted(task.sent) == sorted([(waiting.pk,), (died.pk,)])
+
+
+def test_restart_forgives_the_attempts_of_a_failed_image():
+    image = stored_image(imagefiles.jpeg(), status=ImageStatus.FAILED, error="Gave up.", attempts=5, job_id="j")
+    images.restart(image)
+    assert (image.status, image.error, image.attempts, image.job_id) == (ImageStatus.PENDING, "", 0, "")
+    assert images.process(OrganismImage, image.pk, job_id="job-1") == "ready"
