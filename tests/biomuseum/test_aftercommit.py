@@ -4,12 +4,12 @@ import logging
 
 import pytest
 from django.db import transaction
-from kombu.exceptions import OperationalError
 
 from biomuseum.aftercommit import Task
 from biomuseum.celery import app
 from blogs.tasks import notify_subscribers
 from organisms.tasks import process_organism_image
+from tests.outages import broker_down
 
 pytestmark = pytest.mark.django_db
 
@@ -41,14 +41,8 @@ def test_task_apply_async_on_commit_sends_nothing_when_rolled_back(monkeypatch, 
     assert sent == []
 
 
-def test_task_apply_async_on_commit_logs_a_broker_outage_and_does_not_raise(
-    caplog, monkeypatch, django_capture_on_commit_callbacks
-):
-    def broker_down(*args, **options):
-        raise OperationalError("[Errno 111] Connection refused")
-
-    monkeypatch.setattr(notify_subscribers, "apply_async", broker_down)
-    with caplog.at_level(logging.WARNING, "biomuseum.aftercommit"):
+def test_task_apply_async_on_commit_logs_a_broker_outage_and_does_not_raise(caplog, django_capture_on_commit_callbacks):
+    with caplog.at_level(logging.WARNING, "biomuseum.aftercommit"), broker_down():
         with django_capture_on_commit_callbacks() as hooks:
             notify_subscribers.delay_on_commit(3)
         hooks[0]()  # the hook itself must not raise: the transaction it follows is committed

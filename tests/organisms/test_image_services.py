@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from biomuseum.images import ImageStatus
 from organisms import services
@@ -18,6 +17,7 @@ from organisms.models import OrganismImage
 from organisms.tasks import process_organism_image, sweep_organism_images
 from tests import imagefiles
 from tests.factories import OrganismFactory, OrganismImageFactory
+from tests.outages import broker_down
 
 pytestmark = pytest.mark.django_db
 
@@ -75,15 +75,10 @@ def test_organism_image_add_rejects_what_is_not_an_accepted_image_and_stores_not
 
 
 def test_organism_image_add_with_the_broker_down_waits_for_the_sweeper(
-    settings, monkeypatch, eager_jobs, django_capture_on_commit_callbacks
+    settings, eager_jobs, django_capture_on_commit_callbacks
 ):
-    def broker_down(*args, **options):
-        raise OperationalError("[Errno 111] Connection refused")
-
-    with monkeypatch.context() as patched:
-        patched.setattr(process_organism_image, "apply_async", broker_down)
-        with django_capture_on_commit_callbacks(execute=True):  # the queueing fails: the upload still succeeds
-            image = services.organism_image_add(organism=OrganismFactory(), user=None, upload=upload(imagefiles.jpeg()))
+    with broker_down(), django_capture_on_commit_callbacks(execute=True):  # queueing fails, the upload succeeds
+        image = services.organism_image_add(organism=OrganismFactory(), user=None, upload=upload(imagefiles.jpeg()))
     image.refresh_from_db()
     assert image.status == ImageStatus.PENDING
 
