@@ -118,7 +118,7 @@ IMAGE_TASK_OPTIONS = {
 }
 
 
-def run_image_job(task, model, image_id: int) -> str:
+def run_image_job(task, model: type[ProcessedImage], image_id: int) -> str:
     """Shared by both apps' image tasks: the outcome, with time limits and retries turned into row states."""
     try:
         outcome = process(model, image_id, job_id=task.request.id or f"inline-{image_id}")
