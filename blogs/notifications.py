@@ -13,7 +13,7 @@ records the ask it answers before sending (giving it back if the send fails),
 so however many tasks carry one ask (the first, its retries, the sweep's), it
 gets one message.
 
-This module reads, decides and sends; blogs/services.py writes what it decided.
+This module reads, decides and sends; blogs/services/deliveries.py writes what it decided.
 """
 
 import logging
@@ -27,8 +27,8 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import services
 from .models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
+from .services import deliveries
 
 logger = logging.getLogger("blogs.notifications")
 
@@ -98,7 +98,9 @@ def send_confirmation(subscriber_id: int, ask: int | None = None) -> bool:
         return False  # sent already, or being sent
     # An earlier ask overtaken by a later, answered one still earns its mail, without moving the record back.
     claimed = ask > answered
-    if claimed and not services.subscriber_confirmation_claim(subscriber_id=subscriber_id, ask=ask, answered=answered):
+    if claimed and not deliveries.subscriber_confirmation_claim(
+        subscriber_id=subscriber_id, ask=ask, answered=answered
+    ):
         return False  # another send claimed meanwhile
     context = {"confirm_url": confirm_url(subscriber), "days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE // 86400}
     message = EmailMultiAlternatives(
@@ -111,9 +113,9 @@ def send_confirmation(subscriber_id: int, ask: int | None = None) -> bool:
         _send([message])
     except Exception:
         if claimed:  # not sent: give the claim back, for the task's retry or the sweep
-            services.subscriber_confirmation_release(subscriber_id=subscriber_id, ask=ask, answered=answered)
+            deliveries.subscriber_confirmation_release(subscriber_id=subscriber_id, ask=ask, answered=answered)
         raise
-    services.subscriber_confirmation_sent(subscriber_id=subscriber_id)
+    deliveries.subscriber_confirmation_sent(subscriber_id=subscriber_id)
     return True
 
 
@@ -132,7 +134,7 @@ def unsent_confirmations() -> list[tuple[int, int]]:
         confirmation_requested_at__gte=now - timedelta(seconds=settings.SUBSCRIPTION_CONFIRM_MAX_AGE),
     ).order_by("confirmation_requested_at", "pk")
     found = list(unsent.values_list("pk", "confirmation_asks")[:CONFIRMATION_SWEEP_BATCH])
-    services.subscriber_confirmations_resent(subscriber_ids=[pk for pk, _ in found])
+    deliveries.subscriber_confirmations_resent(subscriber_ids=[pk for pk, _ in found])
     return found
 
 
@@ -154,7 +156,7 @@ def due_posts() -> list[int]:
 
 def resumable_posts() -> list[int]:
     """Posts whose queued deliveries have waited too long: their batches died or were lost."""
-    services.delivery_release_stale_claims()
+    deliveries.delivery_release_stale_claims()
     waited = timezone.now() - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT)
     return list(
         Delivery.objects.filter(status=DeliveryStatus.PENDING, post__notifications_queued_at__lt=waited)
@@ -165,7 +167,7 @@ def resumable_posts() -> list[int]:
 
 def queue_deliveries(post_id: int) -> list[list[int]]:
     """Create one delivery per confirmed subscriber (once per post); return the pending ones in batches."""
-    if not services.post_deliveries_create(post_id=post_id):
+    if not deliveries.post_deliveries_create(post_id=post_id):
         return []
     pending = Delivery.objects.filter(post_id=post_id, status=DeliveryStatus.PENDING).order_by("pk")
     ids = list(pending.values_list("pk", flat=True))
@@ -196,7 +198,7 @@ def _give_back(delivery_id: int, error: TransientMailError) -> None:
     """A failed send. Only the server refusing this message costs it an attempt; a dropped or slow
     connection, or a refused sender (throttling), is about the server, and an SMTP outage fails no one."""
     refused = isinstance(error.__cause__, smtplib.SMTPDataError)
-    services.delivery_release(delivery_id=delivery_id, error=str(error), costs_attempt=refused)
+    deliveries.delivery_release(delivery_id=delivery_id, error=str(error), costs_attempt=refused)
 
 
 def send_deliveries(post_id: int, delivery_ids: list[int]) -> int:
@@ -212,21 +214,21 @@ def send_deliveries(post_id: int, delivery_ids: list[int]) -> int:
         raise TransientMailError(str(error)) from error
     try:
         for delivery_id in delivery_ids:
-            if not services.delivery_claim(delivery_id=delivery_id):
+            if not deliveries.delivery_claim(delivery_id=delivery_id):
                 continue  # sent already, or another batch has it
             delivery = Delivery.objects.select_related("subscriber").get(pk=delivery_id)
             if delivery.subscriber.status != SubscriberStatus.CONFIRMED:
-                services.delivery_fail(delivery_id=delivery_id, error="Unsubscribed.")
+                deliveries.delivery_fail(delivery_id=delivery_id, error="Unsubscribed.")
                 continue
             try:
                 _send([_notification(delivery, post)], connection)
             except smtplib.SMTPRecipientsRefused as error:
-                services.delivery_fail(delivery_id=delivery_id, error=str(error))
+                deliveries.delivery_fail(delivery_id=delivery_id, error=str(error))
                 continue
             except TransientMailError as error:
                 _give_back(delivery_id, error)
                 raise
-            services.delivery_sent(delivery_id=delivery_id)
+            deliveries.delivery_sent(delivery_id=delivery_id)
             sent += 1
     finally:
         connection.close()
