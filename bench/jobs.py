@@ -167,7 +167,7 @@ def add_images(organism, original: bytes, count: int) -> tuple[list[int], float]
 
 
 def finished_images(ids: list[int]) -> list | None:
-    from biomuseum.imagefields import ImageStatus
+    from biomuseum.images import ImageStatus
     from organisms.models import OrganismImage
 
     rows = list(OrganismImage.objects.filter(pk__in=ids).only("status", "error", "renditions"))

@@ -6,7 +6,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "biomuseum.settings")
 
-app = Celery("biomuseum")
+app = Celery("biomuseum", task_cls="biomuseum.aftercommit:Task")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -130,8 +130,7 @@ class PostAdmin(admin.ModelAdmin):
     def reprocess_cover(self, request, queryset):
         covers = list(CoverImage.objects.filter(post__in=queryset))
         for cover in covers:
-            # The service a replaced original goes through: back to pending, queued after commit.
-            services.cover_image_saved(image=cover, created=False, original_changed=True)
+            services.cover_image_reprocess(image=cover, user=request.user)
         self.message_user(request, f"Queued {len(covers)} cover(s) for processing.", messages.SUCCESS)
 
 

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from biomuseum.imagefields import ProcessedImage
+from biomuseum.images import ProcessedImage
 from biomuseum.publicstate import PublicState
 
 from .markup import render_markdown

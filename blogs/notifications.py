@@ -12,6 +12,8 @@ A confirmation is claimed too: each ask to subscribe is numbered, and a send
 records the ask it answers before sending (giving it back if the send fails),
 so however many tasks carry one ask (the first, its retries, the sweep's), it
 gets one message.
+
+This module reads, decides and sends; blogs/services/deliveries.py writes what it decided.
 """
 
 import logging
@@ -21,12 +23,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
-from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
+from .services import deliveries
 
 logger = logging.getLogger("blogs.notifications")
 
@@ -96,8 +98,8 @@ def send_confirmation(subscriber_id: int, ask: int | None = None) -> bool:
         return False  # sent already, or being sent
     # An earlier ask overtaken by a later, answered one still earns its mail, without moving the record back.
     claimed = ask > answered
-    if claimed and not Subscriber.objects.filter(pk=subscriber_id, confirmation_sent_for=answered).update(
-        confirmation_sent_for=ask
+    if claimed and not deliveries.subscriber_confirmation_claim(
+        subscriber_id=subscriber_id, ask=ask, answered=answered
     ):
         return False  # another send claimed meanwhile
     context = {"confirm_url": confirm_url(subscriber), "days": settings.SUBSCRIPTION_CONFIRM_MAX_AGE // 86400}
@@ -111,11 +113,9 @@ def send_confirmation(subscriber_id: int, ask: int | None = None) -> bool:
         _send([message])
     except Exception:
         if claimed:  # not sent: give the claim back, for the task's retry or the sweep
-            Subscriber.objects.filter(pk=subscriber_id, confirmation_sent_for=ask).update(
-                confirmation_sent_for=answered
-            )
+            deliveries.subscriber_confirmation_release(subscriber_id=subscriber_id, ask=ask, answered=answered)
         raise
-    Subscriber.objects.filter(pk=subscriber_id).update(confirmation_sent_at=timezone.now())
+    deliveries.subscriber_confirmation_sent(subscriber_id=subscriber_id)
     return True
 
 
@@ -134,7 +134,7 @@ def unsent_confirmations() -> list[tuple[int, int]]:
         confirmation_requested_at__gte=now - timedelta(seconds=settings.SUBSCRIPTION_CONFIRM_MAX_AGE),
     ).order_by("confirmation_requested_at", "pk")
     found = list(unsent.values_list("pk", "confirmation_asks")[:CONFIRMATION_SWEEP_BATCH])
-    Subscriber.objects.filter(pk__in=[pk for pk, _ in found]).update(confirmation_resends=F("confirmation_resends") + 1)
+    deliveries.subscriber_confirmations_resent(subscriber_ids=[pk for pk, _ in found])
     return found
 
 
@@ -156,7 +156,7 @@ def due_posts() -> list[int]:
 
 def resumable_posts() -> list[int]:
     """Posts whose queued deliveries have waited too long: their batches died or were lost."""
-    release_stale_claims()
+    deliveries.delivery_release_stale_claims()
     waited = timezone.now() - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT)
     return list(
         Delivery.objects.filter(status=DeliveryStatus.PENDING, post__notifications_queued_at__lt=waited)
@@ -167,19 +167,8 @@ def resumable_posts() -> list[int]:
 
 def queue_deliveries(post_id: int) -> list[list[int]]:
     """Create one delivery per confirmed subscriber (once per post); return the pending ones in batches."""
-    with transaction.atomic():
-        post = Post.objects.select_for_update().filter(pk=post_id).first()
-        if post is None or not post.is_public:
-            return []
-        if post.notifications_queued_at is None:
-            subscribers = Subscriber.objects.filter(status=SubscriberStatus.CONFIRMED).values_list("pk", flat=True)
-            Delivery.objects.bulk_create(
-                (Delivery(post_id=post.pk, subscriber_id=pk) for pk in subscribers.iterator(chunk_size=2000)),
-                batch_size=2000,
-                ignore_conflicts=True,
-            )
-            post.notifications_queued_at = timezone.now()
-            post.save(update_fields=["notifications_queued_at"])
+    if not deliveries.post_deliveries_create(post_id=post_id):
+        return []
     pending = Delivery.objects.filter(post_id=post_id, status=DeliveryStatus.PENDING).order_by("pk")
     ids = list(pending.values_list("pk", flat=True))
     size = settings.EMAIL_BATCH_SIZE
@@ -205,34 +194,11 @@ def _notification(delivery: Delivery, post: Post) -> EmailMultiAlternatives:
     return message
 
 
-def max_attempts() -> int:
-    # The default stands until settings.py reads EMAIL_MAX_ATTEMPTS from the environment.
-    return settings.EMAIL_MAX_ATTEMPTS
-
-
-def _pending_or_failed() -> Case:
-    """A claimed delivery's next status: pending for another try, or failed once out of attempts."""
-    return Case(
-        When(attempts__gte=max_attempts(), then=Value(DeliveryStatus.FAILED)), default=Value(DeliveryStatus.PENDING)
-    )
-
-
 def _give_back(delivery_id: int, error: TransientMailError) -> None:
     """A failed send. Only the server refusing this message costs it an attempt; a dropped or slow
     connection, or a refused sender (throttling), is about the server, and an SMTP outage fails no one."""
-    delivery = Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING)
-    if isinstance(error.__cause__, smtplib.SMTPDataError):
-        delivery.update(status=_pending_or_failed(), error=str(error)[:500])
-    else:
-        delivery.update(status=DeliveryStatus.PENDING, attempts=F("attempts") - 1, error=str(error)[:500])
-
-
-def _claim(delivery_id: int) -> bool:
-    return bool(
-        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
-        )
-    )
+    refused = isinstance(error.__cause__, smtplib.SMTPDataError)
+    deliveries.delivery_release(delivery_id=delivery_id, error=str(error), costs_attempt=refused)
 
 
 def send_deliveries(post_id: int, delivery_ids: list[int]) -> int:
@@ -248,34 +214,22 @@ def send_deliveries(post_id: int, delivery_ids: list[int]) -> int:
         raise TransientMailError(str(error)) from error
     try:
         for delivery_id in delivery_ids:
-            if not _claim(delivery_id):
+            if not deliveries.delivery_claim(delivery_id=delivery_id):
                 continue  # sent already, or another batch has it
             delivery = Delivery.objects.select_related("subscriber").get(pk=delivery_id)
             if delivery.subscriber.status != SubscriberStatus.CONFIRMED:
-                Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.FAILED, error="Unsubscribed.")
+                deliveries.delivery_fail(delivery_id=delivery_id, error="Unsubscribed.")
                 continue
             try:
                 _send([_notification(delivery, post)], connection)
             except smtplib.SMTPRecipientsRefused as error:
-                Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.FAILED, error=str(error)[:500])
+                deliveries.delivery_fail(delivery_id=delivery_id, error=str(error))
                 continue
             except TransientMailError as error:
                 _give_back(delivery_id, error)
                 raise
-            Delivery.objects.filter(pk=delivery_id).update(status=DeliveryStatus.SENT, sent_at=timezone.now())
+            deliveries.delivery_sent(delivery_id=delivery_id)
             sent += 1
     finally:
         connection.close()
     return sent
-
-
-def release_stale_claims() -> int:
-    """Deliveries claimed by a batch that died mid-send go back to pending (see the module's note), or fail
-    once out of attempts: a message that kills its worker every time must not be sent for ever."""
-    stale = timezone.now() - timedelta(seconds=settings.EMAIL_CLAIM_TIMEOUT)
-    died = "The batch sending it stopped before it finished."
-    return Delivery.objects.filter(status=DeliveryStatus.SENDING, claimed_at__lt=stale).update(
-        status=_pending_or_failed(),
-        # Keep the last error the server gave, if any: it says more than the crash.
-        error=Case(When(error="", then=Value(died)), default=F("error"), output_field=TextField()),
-    )

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from organisms.models import Organism
 
 from .models import CoverImage, Post, PostStatus, Tag

@@ -5,8 +5,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError
 
-from biomuseum import images
-from biomuseum.imagejobs import IMAGE_TASK_OPTIONS, run_image_job
+from biomuseum.images import IMAGE_TASK_OPTIONS, run_image_job, sweep_image_jobs
 
 from . import notifications
 from .models import CoverImage
@@ -33,10 +32,7 @@ def process_cover_image(self, image_id: int) -> str:
 
 @shared_task(name="blogs.sweep_covers", ignore_result=True)
 def sweep_cover_images() -> int:
-    stuck = list(images.stuck(CoverImage))
-    for image_id in stuck:
-        process_cover_image.apply_async((image_id,))
-    return len(stuck)
+    return sweep_image_jobs(CoverImage, process_cover_image)
 
 
 @shared_task(name="blogs.send_confirmation", **EMAIL_RETRY)

@@ -20,7 +20,7 @@ from django.db.models import FileField, Q
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from biomuseum.imagefields import ImageStatus, ProcessedImage
+from biomuseum.images import ImageStatus, ProcessedImage
 from blogs.models import Subscriber, SubscriberStatus
 
 

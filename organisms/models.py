@@ -2,7 +2,7 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.urls import reverse
 
-from biomuseum.imagefields import ProcessedImage
+from biomuseum.images import ProcessedImage
 from biomuseum.publicstate import PublicState
 
 

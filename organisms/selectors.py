@@ -4,7 +4,7 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Collate, Upper
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 
 from . import related
 from .models import TAXONOMY_RANKS, Organism, OrganismImage

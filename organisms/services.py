@@ -4,10 +4,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from biomuseum import images
-from biomuseum.imagefields import ImageStatus
 from biomuseum.slugs import unique_slug
 
 from .models import CURATED_FIELDS, Organism, OrganismImage
@@ -66,7 +64,7 @@ def organism_set_published(*, organisms: QuerySet, published: bool, user: Abstra
 def _queue_processing(image: OrganismImage) -> None:
     from .tasks import process_organism_image
 
-    images.enqueue(process_organism_image, image.pk)
+    process_organism_image.delay_on_commit(image.pk)
 
 
 @transaction.atomic
@@ -108,10 +106,7 @@ def organism_image_add(
 @transaction.atomic
 def organism_image_reprocess(*, image: OrganismImage, user: AbstractBaseUser | None) -> OrganismImage:
     """Start the image's processing over (after a failure, or when the pipeline changed)."""
-    OrganismImage.objects.filter(pk=image.pk).update(
-        status=ImageStatus.PENDING, error="", attempts=0, job_id="", updated_at=timezone.now()
-    )
-    image.refresh_from_db()
+    images.restart(image)
     _queue_processing(image)
     return image
 

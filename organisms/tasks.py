@@ -1,9 +1,8 @@
-"""Image jobs for organism photographs (the pipeline itself is biomuseum/images.py)."""
+"""Image jobs for organism photographs (the pipeline itself is biomuseum/images/)."""
 
 from celery import shared_task
 
-from biomuseum import images
-from biomuseum.imagejobs import IMAGE_TASK_OPTIONS, run_image_job
+from biomuseum.images import IMAGE_TASK_OPTIONS, run_image_job, sweep_image_jobs
 
 from .models import OrganismImage
 
@@ -15,8 +14,4 @@ def process_organism_image(self, image_id: int) -> str:
 
 @shared_task(name="organisms.sweep_images", ignore_result=True)
 def sweep_organism_images() -> int:
-    """Queue again what waits too long: uploads made while the broker was down, jobs whose worker died."""
-    stuck = list(images.stuck(OrganismImage))
-    for image_id in stuck:
-        process_organism_image.apply_async((image_id,))
-    return len(stuck)
+    return sweep_image_jobs(OrganismImage, process_organism_image)

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from blogs.models import CoverImage, Post, PostStatus, Tag
 from organisms.models import ConservationStatus, Organism, OrganismImage
 

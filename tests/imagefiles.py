@@ -1,4 +1,4 @@
-"""Image files for tests, made on the spot with Pillow (and by hand, for the hostile ones)."""
+"""Image files for tests, made on the spot with Pillow (and by hand, for the hostile ones), and stored."""
 
 import io
 import struct
@@ -53,3 +53,22 @@ def blank_png(width: int, height: int) -> bytes:
     pixels = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b"")
+
+
+def upload(data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def stored_image(data: bytes, **fields):
+    """An organism photograph as an upload leaves it: checked, stored under a generated name, pending."""
+    from biomuseum import images
+    from organisms.models import OrganismImage
+    from tests.factories import OrganismFactory
+
+    file = upload(data)
+    checked = images.check_upload(file)
+    return OrganismImage.objects.create(
+        organism=OrganismFactory(), original=file, content_hash=checked.content_hash, **fields
+    )

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from blogs import services
 from blogs.admin import PostAdminForm
 from blogs.models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from blogs import notifications
 from blogs.models import Delivery, DeliveryStatus, PostStatus, Subscriber, SubscriberStatus
+from blogs.services import deliveries
 from blogs.tasks import notify_due_posts, notify_subscribers
 from tests.factories import PostFactory
 
@@ -55,7 +56,7 @@ def test_crash_mid_batch_neither_repeats_nor_skips(subscribers, settings):
     [batch] = notifications.queue_deliveries(post.pk)
     first, second, *rest = batch
     Delivery.objects.filter(pk=first).update(status=DeliveryStatus.SENT)  # sent before the crash
-    assert notifications._claim(second)  # claimed, then the worker died mid-send
+    assert deliveries.delivery_claim(delivery_id=second)  # claimed, then the worker died mid-send
     assert notifications.send_deliveries(post.pk, batch) == len(rest)  # the re-run sends the untouched ones
     assert Delivery.objects.get(pk=second).status == DeliveryStatus.SENDING
     settings.EMAIL_CLAIM_TIMEOUT = -1
@@ -191,9 +192,10 @@ def test_stale_claim_fails_once_out_of_attempts(subscribers, settings):
     [batch] = notifications.queue_deliveries(post.pk)
     exhausted, retried, *_ = batch
     Delivery.objects.filter(pk=exhausted).update(attempts=1, error="451 try again later")
-    assert notifications._claim(exhausted) and notifications._claim(retried)  # then the worker died, twice over
+    # Claimed, then the worker died, twice over.
+    assert deliveries.delivery_claim(delivery_id=exhausted) and deliveries.delivery_claim(delivery_id=retried)
     settings.EMAIL_CLAIM_TIMEOUT = -1
-    assert notifications.release_stale_claims() == 2
+    assert deliveries.delivery_release_stale_claims() == 2
     gave_up, again = Delivery.objects.get(pk=exhausted), Delivery.objects.get(pk=retried)
     assert (gave_up.status, gave_up.attempts, gave_up.error) == (DeliveryStatus.FAILED, 2, "451 try again later")
     assert (again.status, again.attempts) == (DeliveryStatus.PENDING, 1)
@@ -204,8 +206,8 @@ def test_stale_claim_without_an_error_says_why_it_failed(subscribers, settings):
     settings.EMAIL_MAX_ATTEMPTS = 1
     post = PostFactory()
     [batch] = notifications.queue_deliveries(post.pk)
-    assert notifications._claim(batch[0])
+    assert deliveries.delivery_claim(delivery_id=batch[0])
     settings.EMAIL_CLAIM_TIMEOUT = -1
-    notifications.release_stale_claims()
+    deliveries.delivery_release_stale_claims()
     delivery = Delivery.objects.get(pk=batch[0])
     assert delivery.status == DeliveryStatus.FAILED and "stopped" in delivery.error

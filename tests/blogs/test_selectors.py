@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from blogs import selectors
 from blogs.models import PostStatus
 from organisms import selectors as organism_selectors

@@ -1,4 +1,3 @@
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from blogs.tasks import send_confirmation, sweep_confirmations
 from organisms.models import Organism
 
 from ..factories import OrganismFactory, PostFactory, TagFactory, UserFactory
+from ..outages import broker_down
 
 pytestmark = pytest.mark.django_db
 
@@ -417,19 +417,6 @@ def test_post_save_with_update_fields_body_rerenders_body_html():
 
 
 # --- subscriber_subscribe and the confirmation sweep ---
-
-
-@contextmanager
-def broker_down():
-    """Queueing fails as it does when Redis is unreachable: nothing listens on port 1."""
-    from biomuseum.celery import app
-
-    saved = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url, app.conf.task_always_eager = "redis://127.0.0.1:1/0", False
-    try:
-        yield
-    finally:
-        app.conf.broker_url, app.conf.task_always_eager = saved
 
 
 def subscribe(email: str, capture) -> Subscriber:

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from blogs.models import Subscriber, SubscriberStatus
 from ops import cleanup
 from organisms.models import OrganismImage

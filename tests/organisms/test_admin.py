@@ -4,7 +4,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from organisms.models import ConservationStatus, Organism, OrganismImage
 from organisms.services import EDITABLE_FIELDS
 

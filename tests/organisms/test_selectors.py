@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from organisms import selectors
 from tests.factories import OrganismFactory, OrganismImageFactory
 

@@ -16,7 +16,7 @@ from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from biomuseum.pagination import CURSOR_SALT
 from blogs.models import CoverImage, Post
 from organisms.models import Organism, OrganismImage

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from biomuseum import images
-from biomuseum.imagefields import ImageStatus
+from biomuseum.images import ImageStatus
 from biomuseum.pagecache import bump_stats, generations
 from blogs import services as blog_services
 from blogs.models import Post, PostStatus

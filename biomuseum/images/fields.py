@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 
 from django.db import models
 
-from .publicstate import PublicState
+from ..publicstate import PublicState
 
 
 def generated_upload_name(instance: models.Model, filename: str) -> str:

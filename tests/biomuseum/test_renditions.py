@@ -1,86 +1,18 @@
-"""The image pipeline (biomuseum/images.py): upload checks, renditions, the job's states."""
+"""Rendering (biomuseum/images/renditions.py): sizes, formats, orientation, colour, and no metadata."""
 
 import io
 import struct
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 from PIL import Image, ImageCms, PngImagePlugin, features
 
 from biomuseum import images
-from biomuseum.imagefields import ImageStatus
 from organisms.models import OrganismImage
 from tests import imagefiles
-from tests.factories import OrganismFactory
+from tests.imagefiles import stored_image
 
 pytestmark = pytest.mark.django_db
-
-
-def upload(data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg") -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data, content_type=content_type)
-
-
-def stored_image(data: bytes, **fields) -> OrganismImage:
-    file = upload(data)
-    checked = images.check_upload(file)
-    return OrganismImage.objects.create(
-        organism=OrganismFactory(), original=file, content_hash=checked.content_hash, **fields
-    )
-
-
-# --- upload checks ---
-
-
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [(imagefiles.jpeg(), ("JPEG", ".jpg")), (imagefiles.png(), ("PNG", ".png"))],
-)
-def test_check_upload_accepts_by_content_and_renames(data, expected):
-    file = upload(data, name="../../etc/passwd.exe")
-    checked = images.check_upload(file)
-    assert checked.format == expected[0]
-    assert file.name == f"upload{expected[1]}"
-    assert len(checked.content_hash) == 64
-
-
-def test_check_upload_accepts_webp():
-    buffer = io.BytesIO()
-    Image.new("RGB", (50, 40)).save(buffer, "WEBP")
-    assert images.check_upload(upload(buffer.getvalue())).format == "WEBP"
-
-
-def test_check_upload_takes_a_png_named_jpeg_for_what_it_is():
-    file = upload(imagefiles.png(), name="holiday.jpg", content_type="image/jpeg")
-    assert images.check_upload(file).format == "PNG"
-    assert file.name.endswith(".png")
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        (b"<html><script>alert(1)</script></html>", "not a valid"),
-        (imagefiles.gif(), "GIF images are not accepted"),
-        (b"", "empty"),
-        (imagefiles.png_claiming(20000, 20000), "megapixels"),
-        (imagefiles.png_claiming(60000, 60000), "megapixels"),
-        (imagefiles.jpeg()[:200], "not a valid"),
-    ],
-)
-def test_check_upload_rejects_with_a_clear_message(data, message):
-    with pytest.raises(images.ImageRejected) as rejected:
-        images.check_upload(upload(data))
-    assert message in str(rejected.value)
-
-
-def test_check_upload_size_cap(settings):
-    settings.IMAGE_UPLOAD_MAX_BYTES = 1000
-    with pytest.raises(images.ImageRejected, match="larger than"):
-        images.check_upload(upload(imagefiles.jpeg(400, 300) + b"\0" * 2000))
-
-
-# --- rendering ---
 
 
 def test_render_never_upscales_and_makes_every_format(tmp_path):
@@ -260,86 +192,3 @@ def test_render_refuses_truncated_data(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(images.ImageUnprocessable, match="could not be decoded"):
         images.render(str(path))
-
-
-# --- the job ---
-
-
-def test_process_makes_the_image_ready_and_is_idempotent(settings):
-    image = stored_image(imagefiles.jpeg(700, 350))
-    assert images.process(OrganismImage, image.pk, job_id="job-1") == "ready"
-    image.refresh_from_db()
-    assert image.status == ImageStatus.READY and image.attempts == 1 and image.processed_at
-    first_manifest = image.renditions
-    paths = sorted(Path(settings.MEDIA_ROOT, "renditions").rglob("*"))
-    assert images.process(OrganismImage, image.pk, job_id="job-2") == "skipped"
-    OrganismImage.objects.filter(pk=image.pk).update(status=ImageStatus.PENDING)
-    assert images.process(OrganismImage, image.pk, job_id="job-3") == "ready"
-    image.refresh_from_db()
-    assert image.renditions == first_manifest
-    assert sorted(Path(settings.MEDIA_ROOT, "renditions").rglob("*")) == paths  # same files, none added
-    assert {r["width"] for r in first_manifest} == {320, 640}
-    assert all(Path(settings.MEDIA_ROOT, r["path"]).stat().st_size == r["bytes"] for r in first_manifest)
-
-
-def test_process_records_the_upright_size_of_a_rotated_photograph():
-    image = stored_image(imagefiles.jpeg(900, 400, exif=imagefiles.exif_with_gps_and_rotation()))
-    assert (image.width, image.height) == (900, 400)  # the stored pixels, on their side
-    assert images.process(OrganismImage, image.pk, job_id="job-1") == "ready"
-    image.refresh_from_db()
-    assert (image.width, image.height) == (400, 900)  # what the renditions show, and what the API reports
-
-
-def test_process_leaves_a_job_held_by_another_live_job_alone():
-    image = stored_image(imagefiles.jpeg())
-    assert images.claim(OrganismImage, image.pk, "job-a") is not None
-    assert images.process(OrganismImage, image.pk, job_id="job-b") == "skipped"
-    # A redelivery of the same job (its worker died) takes it back.
-    assert images.process(OrganismImage, image.pk, job_id="job-a") == "ready"
-
-
-def test_process_takes_over_a_stale_job(settings):
-    image = stored_image(imagefiles.jpeg())
-    images.claim(OrganismImage, image.pk, "job-dead")
-    OrganismImage.objects.filter(pk=image.pk).update(
-        processing_started_at=timezone.now() - timezone.timedelta(seconds=settings.IMAGE_STUCK_AFTER + 1)
-    )
-    assert list(images.stuck(OrganismImage)) == [image.pk]
-    assert images.process(OrganismImage, image.pk, job_id="job-new") == "ready"
-
-
-def test_process_marks_undecodable_images_failed_with_the_reason():
-    image = stored_image(imagefiles.jpeg())
-    Path(image.original.path).write_bytes(imagefiles.jpeg(1200, 900)[:3000])
-    assert images.process(OrganismImage, image.pk, job_id="job-1") == "failed"
-    image.refresh_from_db()
-    assert image.status == ImageStatus.FAILED
-    assert "could not be decoded" in image.error
-
-
-def test_process_gives_up_after_the_attempt_cap(settings):
-    image = stored_image(imagefiles.jpeg())
-    OrganismImage.objects.filter(pk=image.pk).update(attempts=settings.IMAGE_MAX_ATTEMPTS)
-    assert images.process(OrganismImage, image.pk, job_id="job-1") == "skipped"
-    image.refresh_from_db()
-    assert image.status == ImageStatus.FAILED and "Gave up" in image.error
-
-
-def test_process_storage_failure_is_retryable_and_leaves_no_ready_row(settings, tmp_path):
-    image = stored_image(imagefiles.jpeg())
-    blocker = Path(settings.MEDIA_ROOT) / "renditions"
-    blocker.write_bytes(b"a file where the renditions folder should be")  # mkdir fails, even for root
-    with pytest.raises(images.StorageUnavailable, match="could not be written"):
-        images.process(OrganismImage, image.pk, job_id="job-1")
-    image.refresh_from_db()
-    assert image.status == ImageStatus.PROCESSING and image.renditions == []
-    blocker.unlink()
-    assert images.process(OrganismImage, image.pk, job_id="job-1") == "ready"  # the retry, same job
-
-
-def test_stuck_finds_pending_images_after_the_grace_period(settings):
-    image = stored_image(imagefiles.jpeg())
-    assert list(images.stuck(OrganismImage)) == []
-    settings.IMAGE_PENDING_GRACE = 0
-    OrganismImage.objects.filter(pk=image.pk).update(updated_at=timezone.now() - timezone.timedelta(seconds=1))
-    assert list(images.stuck(OrganismImage)) == [image.pk]

@@ -1,6 +1,5 @@
 """Every write to the blog goes through here."""
 
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -10,13 +9,10 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from biomuseum import images
-from biomuseum.imagefields import ImageStatus
 from biomuseum.slugs import unique_slug
 from organisms.models import Organism
 
-from .models import CoverImage, Post, PostStatus, Subscriber, SubscriberStatus, Tag
-
-logger = logging.getLogger("blogs.services")
+from ..models import CoverImage, Post, PostStatus, Subscriber, SubscriberStatus, Tag
 
 EDITABLE_FIELDS = ("title", "excerpt", "body", "status", "published_at")
 
@@ -139,22 +135,10 @@ def post_unpublish(*, posts: QuerySet, user: AbstractBaseUser | None) -> int:
 # --- subscriptions ---
 
 
-def _queue(task, *args) -> None:
-    """Send a task after commit; a broker outage is logged and the beat sweepers catch up."""
-
-    def send() -> None:
-        try:
-            task.apply_async(args, retry=False)
-        except Exception:
-            logger.warning("could not queue %s%s; a periodic sweep will catch up", task.name, args, exc_info=True)
-
-    transaction.on_commit(send)
-
-
 @transaction.atomic
 def subscriber_subscribe(*, email: str) -> None:
     """Double opt-in. The caller learns nothing about whether the address was known (no enumeration)."""
-    from .tasks import send_confirmation
+    from ..tasks import send_confirmation
 
     email = email.strip().lower()
     subscriber, _ = Subscriber.objects.select_for_update().get_or_create(email=email)
@@ -162,7 +146,7 @@ def subscriber_subscribe(*, email: str) -> None:
         # The same work as the other path (one write, one job that sends nothing to a confirmed address), so
         # the answer's timing does not tell a confirmed address from another.
         Subscriber.objects.filter(pk=subscriber.pk).update(status=F("status"))
-        _queue(send_confirmation, subscriber.pk, subscriber.confirmation_asks)
+        send_confirmation.delay_on_commit(subscriber.pk, subscriber.confirmation_asks)
         return
     # Each ask earns a confirmation (someone asking again has probably lost the first); numbering the asks
     # lets the send claim its own, so the sweep re-queueing one whose queueing failed never sends it twice.
@@ -178,7 +162,7 @@ def subscriber_subscribe(*, email: str) -> None:
             "confirmation_resends",
         ]
     )
-    _queue(send_confirmation, subscriber.pk, subscriber.confirmation_asks)
+    send_confirmation.delay_on_commit(subscriber.pk, subscriber.confirmation_asks)
 
 
 @transaction.atomic
@@ -203,22 +187,26 @@ def subscriber_unsubscribe(*, subscriber: Subscriber) -> Subscriber:
 def post_schedule_notifications(*, post: Post) -> None:
     """A post that is public now is announced to subscribers (once: the deliveries make it so).
     Scheduled posts are picked up by the `blogs.notify_due_posts` beat task when their time comes."""
-    from .tasks import notify_subscribers
+    from ..tasks import notify_subscribers
 
     if post.is_public and post.notifications_queued_at is None:
-        _queue(notify_subscribers, post.pk)
+        notify_subscribers.delay_on_commit(post.pk)
 
 
 # --- cover images ---
 
 
 @transaction.atomic
+def cover_image_reprocess(*, image: CoverImage, user: AbstractBaseUser | None) -> CoverImage:
+    """Start the cover's processing over (after a failure, or when the pipeline changed)."""
+    from ..tasks import process_cover_image
+
+    images.restart(image)
+    process_cover_image.delay_on_commit(image.pk)
+    return image
+
+
 def cover_image_saved(*, image: CoverImage, created: bool, original_changed: bool) -> None:
     """The admin saved a cover: a new or replaced original is processed (again)."""
-    from .tasks import process_cover_image
-
     if created or original_changed:
-        CoverImage.objects.filter(pk=image.pk).update(
-            status=ImageStatus.PENDING, error="", attempts=0, job_id="", updated_at=timezone.now()
-        )
-        images.enqueue(process_cover_image, image.pk)
+        cover_image_reprocess(image=image, user=None)
