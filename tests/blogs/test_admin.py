@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from biomuseum.images import ImageStatus
-from blogs import services
+from blogs import services, tasks
 from blogs.admin import PostAdminForm
 from blogs.models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
 
@@ -428,7 +428,8 @@ def test_post_admin_change_goes_through_post_update(admin_client, monkeypatch):
 
 def test_post_admin_add_announces_a_public_post(admin_client, django_capture_on_commit_callbacks, monkeypatch):
     queued = []
-    monkeypatch.setattr(services, "_queue", lambda task, *args: queued.append((task.name, args)))
+    task = tasks.notify_subscribers
+    monkeypatch.setattr(task, "delay_on_commit", lambda *args: queued.append((task.name, args)))
 
     response = admin_client.post(ADD, add_form(status=PostStatus.PUBLISHED))
 
