@@ -382,7 +382,7 @@ if SENTRY_DSN:
 
 # --- Logging ---
 # One line per record on stdout: JSON (LOG_FORMAT=json, the default without DEBUG) or console lines.
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()  # gunicorn takes "info"; logging wants "INFO"
 LOG_BATCH_SECONDS = env.float("LOG_BATCH_SECONDS", default=0.0)
 LOGGING = {
     "version": 1,

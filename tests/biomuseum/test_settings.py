@@ -109,3 +109,14 @@ def test_check_deploy_is_clean_with_production_settings():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_log_level_is_read_in_either_case():
+    """gunicorn.conf.py takes LOG_LEVEL in lower case; one variable must serve both."""
+    code = (
+        "import logging, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'biomuseum.settings'\n"
+        "import django; django.setup(); print(logging.getLevelName(logging.getLogger().level))"
+    )
+    result = run_python(code, DJANGO_DEBUG="1", LOG_LEVEL="warning")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "WARNING"
