@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from .models import CURATED_FIELDS, Organism, public_name
+from .services import place_in_tree
 
 ORGANISMS_FILE = Path(__file__).resolve().parent / "demo_data" / "organisms.json"
 
@@ -86,7 +87,14 @@ def load_organisms() -> int:
             defaults={**fields, "is_published": True, "slug": slugify(record["scientific_name"])},
         )
         created_organisms += created
+    _place(Organism.objects.filter(taxon__isnull=True))
     return created_organisms
+
+
+def _place(organisms, batch_size: int = 2000) -> None:
+    """Records loaded in bulk (no service call) into the taxon tree, a batch at a time."""
+    while batch := list(organisms.order_by("pk")[:batch_size]):
+        place_in_tree(batch)
 
 
 def synthetic_organisms(count: int, batch_size: int = 5000) -> int:
@@ -120,4 +128,5 @@ def synthetic_organisms(count: int, batch_size: int = 5000) -> int:
                 )
             )
         Organism.objects.bulk_create(batch, ignore_conflicts=True)
+    _place(synthetic.filter(taxon__isnull=True))
     return synthetic.count() - existing

@@ -47,6 +47,122 @@ def public_name(field: str) -> str:
     return TAXONOMY_RANKS.get(field, field)
 
 
+class TaxonRank(models.TextChoices):
+    """Linnaean ranks, highest first, with the intermediate ranks checklists use (Darwin Core's taxonRank)."""
+
+    KINGDOM = "kingdom", "kingdom"
+    PHYLUM = "phylum", "phylum"
+    SUBPHYLUM = "subphylum", "subphylum"
+    CLASS = "class", "class"
+    SUBCLASS = "subclass", "subclass"
+    ORDER = "order", "order"
+    SUBORDER = "suborder", "suborder"
+    SUPERFAMILY = "superfamily", "superfamily"
+    FAMILY = "family", "family"
+    SUBFAMILY = "subfamily", "subfamily"
+    TRIBE = "tribe", "tribe"
+    GENUS = "genus", "genus"
+    SUBGENUS = "subgenus", "subgenus"
+    SPECIES = "species", "species"
+    SUBSPECIES = "subspecies", "subspecies"
+    VARIETY = "variety", "variety"
+
+
+RANK_LEVEL = {rank: level for level, rank in enumerate(TaxonRank.values)}  # higher ranks have lower levels
+# The ranks an organism record names as fields, in the tree's order (model field -> rank).
+FIELD_RANKS = {"kingdom": "kingdom", "phylum": "phylum", "class_name": "class", "order_name": "order",
+               "family": "family", "genus": "genus"}  # fmt: skip
+# An organism (the museum's published record) belongs to a taxon of one of these ranks.
+ORGANISM_RANKS = frozenset({TaxonRank.SPECIES, TaxonRank.SUBSPECIES, TaxonRank.VARIETY})
+
+
+class TaxonomicStatus(models.TextChoices):
+    ACCEPTED = "accepted", "accepted"
+    SYNONYM = "synonym", "synonym"
+
+
+class Taxon(models.Model):
+    """A node of the taxonomic tree, or a synonym pointing at its accepted name.
+
+    `path` is the materialized path of ids from the kingdom down (`/1/42/317/`, this node's own id last), so
+    every descendant of a node is one indexed prefix query at any depth, and the ancestors are the ids the
+    path names. A synonym has no place in the tree: no parent, its own id as its path.
+    """
+
+    rank = models.CharField(max_length=12, choices=TaxonRank.choices)
+    scientific_name = models.CharField(max_length=200)
+    authorship = models.CharField(max_length=200, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    status = models.CharField(max_length=8, choices=TaxonomicStatus.choices, default=TaxonomicStatus.ACCEPTED)
+    accepted = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="synonyms",
+        help_text="For a synonym: the accepted taxon it leads to.",
+    )  # fmt: skip
+    gbif_key = models.PositiveBigIntegerField("GBIF taxonKey", null=True, blank=True, unique=True)
+    inaturalist_id = models.PositiveBigIntegerField("iNaturalist taxon id", null=True, blank=True, unique=True)
+    col_id = models.CharField("Catalogue of Life id", max_length=20, null=True, blank=True, unique=True)
+    path = models.CharField(max_length=255, db_index=True, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scientific_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "rank", "scientific_name"],
+                condition=models.Q(status="accepted"),
+                name="taxon_unique_accepted_name_under_parent",
+            ),
+            models.UniqueConstraint(  # NULLs are distinct in the one above: roots need their own
+                fields=["rank", "scientific_name"],
+                condition=models.Q(status="accepted", parent__isnull=True),
+                name="taxon_unique_accepted_root",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="accepted", accepted__isnull=True)
+                | models.Q(status="synonym", accepted__isnull=False, parent__isnull=True),
+                name="taxon_synonym_has_accepted",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["rank", "scientific_name"], name="taxon_rank_name"),
+            models.Index(Upper("scientific_name"), name="taxon_name_upper"),
+        ]
+        verbose_name_plural = "taxa"
+
+    def __str__(self) -> str:
+        return f"{self.scientific_name} ({self.rank})"
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the kingdom down to the parent."""
+        return [int(part) for part in self.path.strip("/").split("/")[:-1] if part]
+
+
+class VernacularName(models.Model):
+    """A common name of a taxon in one language (a BCP 47 tag), optionally of one region."""
+
+    taxon = models.ForeignKey(Taxon, on_delete=models.CASCADE, related_name="vernacular_names")
+    name = models.CharField(max_length=200)
+    language = models.CharField(max_length=35, help_text="A BCP 47 language tag: en, pt-BR, zh-Hant.")
+    region = models.CharField(max_length=100, blank=True)
+    preferred = models.BooleanField(default=False, help_text="The name shown for this language.")
+
+    class Meta:
+        ordering = ["taxon", "language", "-preferred", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["taxon", "language", "name"], name="vernacular_unique_name"),
+            models.UniqueConstraint(
+                fields=["taxon", "language"], condition=models.Q(preferred=True), name="vernacular_one_preferred"
+            ),
+        ]
+        indexes = [models.Index(Upper("name"), name="vernacular_name_upper")]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.language}]"
+
+
 class OrganismQuerySet(models.QuerySet):
     def published(self) -> "OrganismQuerySet":
         return self.filter(is_published=True)
@@ -69,6 +185,10 @@ class Organism(PublicState):
     distribution = models.TextField(blank=True)
     description = models.TextField(blank=True)
     is_published = models.BooleanField(default=False)
+    taxon = models.ForeignKey(
+        Taxon, null=True, blank=True, on_delete=models.PROTECT, related_name="organisms",
+        help_text="The species (or lower) taxon this record is about.",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,12 +3,24 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Concat, Substr
 
 from biomuseum import images
+from biomuseum.pagecache import content_changed
 from biomuseum.slugs import unique_slug
 
-from .models import CURATED_FIELDS, Organism, OrganismImage
+from .models import (
+    CURATED_FIELDS,
+    FIELD_RANKS,
+    RANK_LEVEL,
+    Organism,
+    OrganismImage,
+    Taxon,
+    TaxonomicStatus,
+    TaxonRank,
+    VernacularName,
+)
 
 EDITABLE_FIELDS = (*CURATED_FIELDS, "is_published")
 
@@ -27,6 +39,7 @@ def organism_create(*, user: AbstractBaseUser | None, slug: str = "", **fields) 
     organism.slug = slug or unique_slug(Organism, organism.scientific_name)
     organism.full_clean()
     organism.save()
+    place_in_tree([organism])
     return organism
 
 
@@ -42,6 +55,8 @@ def organism_update(*, organism: Organism, user: AbstractBaseUser | None, **fiel
     _derive_genus(organism)
     organism.full_clean()
     organism.save(force_update=True)
+    if {"common_name", "scientific_name", *FIELD_RANKS} & set(fields):
+        place_in_tree([organism])
     return organism
 
 
@@ -115,3 +130,117 @@ def organism_image_saved(*, image: OrganismImage, created: bool, original_change
     """The admin saved an image: a new or replaced original is checked again and processed."""
     if created or original_changed:
         organism_image_reprocess(image=image, user=None)
+
+
+# --- the taxon tree ---
+
+
+class _Tree:
+    """Accepted taxa by (parent id, rank, name), read once for the names a batch of organisms uses; missing
+    ones are created with their path."""
+
+    def __init__(self, names: set[str]):
+        self.known = {
+            (taxon.parent_id, taxon.rank, taxon.scientific_name): taxon
+            for taxon in Taxon.objects.filter(status=TaxonomicStatus.ACCEPTED, scientific_name__in=names)
+        }
+
+    def node(self, parent: Taxon | None, rank: str, name: str) -> Taxon:
+        key = (parent.pk if parent else None, rank, name)
+        taxon = self.known.get(key)
+        if taxon is None:
+            taxon = self.known[key] = taxon_create(parent=parent, rank=rank, scientific_name=name)
+        return taxon
+
+
+def _lineage(organism: Organism) -> list[tuple[str, str]]:
+    """(rank, name) from the kingdom down to the organism's own taxon, as its fields name them."""
+    ranks = [(rank, getattr(organism, field).strip()) for field, rank in FIELD_RANKS.items()]
+    ranks = [(rank, name) for rank, name in ranks if name]
+    words = organism.scientific_name.split()
+    if len(words) >= 3:  # a trinomial: the species, then the subspecies or variety beneath it
+        ranks.append((TaxonRank.SPECIES, " ".join(words[:2])))
+        ranks.append((TaxonRank.VARIETY if words[2] in ("var.", "var") else TaxonRank.SUBSPECIES, " ".join(words)))
+    else:
+        ranks.append((TaxonRank.SPECIES, organism.scientific_name))
+    return ranks
+
+
+@transaction.atomic
+def place_in_tree(organisms) -> None:
+    """Give each organism the taxon its rank fields and scientific name describe (creating the missing nodes),
+    and its common name as the taxon's preferred English name."""
+    organisms = list(organisms)
+    lineages = {organism.pk: _lineage(organism) for organism in organisms}
+    tree = _Tree({name for lineage in lineages.values() for _, name in lineage})
+    for organism in organisms:
+        parent = None
+        for rank, name in lineages[organism.pk]:
+            parent = tree.node(parent, rank, name)
+        organism.taxon = parent
+    Organism.objects.bulk_update(organisms, ["taxon"])
+    _prefer_names({organism.taxon_id: organism.common_name.strip() for organism in organisms}, "en")
+
+
+def _prefer_names(names: dict[int, str], language: str) -> None:
+    """Make `names` ({taxon id: name}) the taxa's preferred names in `language`; the names they replace stay,
+    no longer preferred."""
+    names = {taxon_id: name for taxon_id, name in names.items() if name}
+    current = VernacularName.objects.filter(taxon_id__in=names, language=language, preferred=True)
+    current = {vernacular.taxon_id: vernacular for vernacular in current}
+    replaced = [vernacular.pk for taxon_id, vernacular in current.items() if vernacular.name != names[taxon_id]]
+    VernacularName.objects.filter(pk__in=replaced).update(preferred=False)
+    VernacularName.objects.bulk_create(
+        [
+            VernacularName(taxon_id=taxon_id, name=name, language=language, preferred=True)
+            for taxon_id, name in names.items()
+            if taxon_id not in current or current[taxon_id].name != name
+        ],
+        update_conflicts=True,  # the name was there, not preferred: it is now
+        unique_fields=["taxon", "language", "name"],
+        update_fields=["preferred"],
+    )
+
+
+@transaction.atomic
+def taxon_create(*, parent: Taxon | None, rank: str, scientific_name: str, **fields) -> Taxon:
+    """An accepted taxon under `parent` (None: a kingdom, or another root)."""
+    taxon = Taxon(parent=parent, rank=rank, scientific_name=scientific_name, **fields)
+    _check_rank_below(taxon, parent)
+    taxon.depth = parent.depth + 1 if parent else 0
+    taxon.save()
+    taxon.path = f"{parent.path if parent else '/'}{taxon.pk}/"
+    Taxon.objects.filter(pk=taxon.pk).update(path=taxon.path)
+    return taxon
+
+
+def _check_rank_below(taxon: Taxon, parent: Taxon | None) -> None:
+    if parent is not None and RANK_LEVEL[parent.rank] >= RANK_LEVEL[taxon.rank]:
+        raise ValidationError({"parent": f"A {taxon.rank} cannot sit under a {parent.rank}."})
+
+
+@transaction.atomic
+def taxon_move(*, taxon: Taxon, parent: Taxon | None, user: AbstractBaseUser | None) -> Taxon:
+    """Put `taxon`, and everything beneath it, under `parent`: one UPDATE of the subtree's paths, one
+    invalidation when the transaction commits. Under itself or one of its own descendants is refused."""
+    taxon = Taxon.objects.select_for_update().get(pk=taxon.pk)
+    if taxon.status != TaxonomicStatus.ACCEPTED:
+        raise ValidationError({"parent": "A synonym has no place in the tree; move its accepted taxon."})
+    if parent is not None:
+        parent = Taxon.objects.get(pk=parent.pk)
+        if parent.path.startswith(taxon.path):
+            raise ValidationError({"parent": "A taxon cannot move under itself or one of its descendants."})
+        if parent.status != TaxonomicStatus.ACCEPTED:
+            raise ValidationError({"parent": "A synonym cannot hold other taxa."})
+    _check_rank_below(taxon, parent)
+    old_path, old_depth = taxon.path, taxon.depth
+    new_path = f"{parent.path if parent else '/'}{taxon.pk}/"
+    shift = (parent.depth + 1 if parent else 0) - old_depth
+    Taxon.objects.filter(pk=taxon.pk).update(parent=parent)
+    Taxon.objects.filter(path__startswith=old_path).update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+        depth=F("depth") + shift,
+    )
+    content_changed("organisms")  # .update() sends no signals; the bump waits for the commit, once
+    taxon.refresh_from_db()
+    return taxon

@@ -7,9 +7,9 @@ count (biomuseum.publicstate), and a transaction bumps once, after it commits.
 
 from biomuseum.publicstate import invalidate_on_writes
 
-from .models import Organism, OrganismImage
+from .models import Organism, OrganismImage, Taxon, VernacularName
 
 
 def connect() -> None:
-    for model in (Organism, OrganismImage):
+    for model in (Organism, OrganismImage, Taxon, VernacularName):
         invalidate_on_writes(model, "organisms")

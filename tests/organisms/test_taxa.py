@@ -1,0 +1,132 @@
+"""The taxon tree: organisms placed in it from their rank fields, the data migration that moved the existing
+rows, and moves of a subtree (one transaction, one invalidation, no cycles)."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
+
+from biomuseum.pagecache import bump_stats
+from organisms import demo, services
+from organisms.models import Organism, Taxon, TaxonRank, VernacularName
+from tests.factories import OrganismFactory
+
+pytestmark = pytest.mark.django_db
+
+BEFORE_THE_TREE = [("organisms", "0005_taxon_tree")]
+THE_TREE = [("organisms", "0006_organisms_into_the_tree")]
+
+
+def lineage(organism: Organism) -> list[tuple[str, str]]:
+    taxon = Taxon.objects.get(pk=organism.taxon_id)
+    ancestors = Taxon.objects.in_bulk(taxon.ancestor_ids)
+    return [(ancestors[pk].rank, ancestors[pk].scientific_name) for pk in taxon.ancestor_ids] + [
+        (taxon.rank, taxon.scientific_name)
+    ]
+
+
+def test_a_new_organism_is_placed_under_its_ranks(settings):
+    organism = services.organism_create(
+        user=None, common_name="Cougar", scientific_name="Puma concolor", kingdom="Animalia", phylum="Chordata",
+        class_name="Mammalia", order_name="Carnivora", family="Felidae",
+    )  # fmt: skip
+    assert lineage(organism) == [
+        ("kingdom", "Animalia"), ("phylum", "Chordata"), ("class", "Mammalia"), ("order", "Carnivora"),
+        ("family", "Felidae"), ("genus", "Puma"), ("species", "Puma concolor"),
+    ]  # fmt: skip
+    names = VernacularName.objects.filter(taxon_id=organism.taxon_id)
+    assert [(name.name, name.language, name.preferred) for name in names] == [("Cougar", "en", True)]
+
+
+def test_relatives_share_their_nodes_and_a_trinomial_sits_under_its_species():
+    lion = services.organism_create(user=None, common_name="Lion", scientific_name="Panthera leo", kingdom="Animalia",
+                                    family="Felidae")  # fmt: skip
+    tiger = services.organism_create(user=None, common_name="Tiger", scientific_name="Panthera tigris",
+                                     kingdom="Animalia", family="Felidae")  # fmt: skip
+    amur = services.organism_create(user=None, common_name="Amur tiger", scientific_name="Panthera tigris altaica",
+                                    kingdom="Animalia", family="Felidae")  # fmt: skip
+    assert Taxon.objects.get(pk=lion.taxon_id).parent_id == Taxon.objects.get(pk=tiger.taxon_id).parent_id
+    amur_taxon = Taxon.objects.get(pk=amur.taxon_id)
+    assert amur_taxon.rank == TaxonRank.SUBSPECIES
+    assert amur_taxon.parent_id == tiger.taxon_id
+    assert Taxon.objects.filter(rank="kingdom", scientific_name="Animalia").count() == 1
+
+
+def test_a_renamed_organism_moves_to_its_new_taxon_and_its_english_name_follows():
+    organism = services.organism_create(user=None, common_name="Mountain lion", scientific_name="Felis concolor",
+                                        kingdom="Animalia", family="Felidae")  # fmt: skip
+    old_taxon = organism.taxon_id
+    services.organism_update(organism=organism, user=None, scientific_name="Puma concolor", genus="Puma")
+    organism.refresh_from_db()
+    assert organism.taxon_id != old_taxon
+    assert Taxon.objects.get(pk=organism.taxon_id).scientific_name == "Puma concolor"
+    services.organism_update(organism=organism, user=None, common_name="Cougar")
+    names = VernacularName.objects.filter(taxon_id=organism.taxon_id).order_by("name")
+    assert [(name.name, name.preferred) for name in names] == [("Cougar", True), ("Mountain lion", False)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_moving_a_family_moves_everything_beneath_it_in_one_update_and_one_bump():
+    for index in range(30):
+        OrganismFactory(scientific_name=f"Aus species{index}", genus="Aus", family="Aidae", order_name="Old",
+                        kingdom="Animalia")  # fmt: skip
+    services.place_in_tree(Organism.objects.all())
+    family = Taxon.objects.get(rank="family", scientific_name="Aidae")
+    new_order = services.taxon_create(
+        parent=Taxon.objects.get(rank="kingdom", scientific_name="Animalia"), rank="order", scientific_name="New"
+    )
+    bumps = bump_stats()["bumps"]
+    with CaptureQueriesContext(connection) as queries:
+        services.taxon_move(taxon=family, parent=new_order, user=None)
+    updates = [query["sql"] for query in queries if query["sql"].startswith("UPDATE") and "path" in query["sql"]]
+    assert len(updates) == 1  # the whole subtree's paths in one statement
+    assert bump_stats()["bumps"] == bumps + 1  # one invalidation, after the commit
+    for organism in Organism.objects.all():
+        names = [name for _, name in lineage(organism)]
+        assert names[:3] == ["Animalia", "New", "Aidae"], names
+        taxon = Taxon.objects.get(pk=organism.taxon_id)
+        assert taxon.depth == len(taxon.ancestor_ids)
+    assert Taxon.objects.filter(path__startswith=new_order.path).count() == 1 + 1 + 1 + 30  # order, family, genus
+
+
+def test_a_move_that_would_make_a_cycle_or_climb_the_ranks_is_refused_and_changes_nothing():
+    services.place_in_tree(
+        [OrganismFactory(scientific_name="Aus bus", genus="Aus", family="Aidae", kingdom="Animalia")]
+    )
+    services.place_in_tree(
+        [OrganismFactory(scientific_name="Cus dus", genus="Cus", family="Cidae", kingdom="Animalia")]
+    )
+    family = Taxon.objects.get(scientific_name="Aidae")
+    paths = dict(Taxon.objects.values_list("pk", "path"))
+    for parent in (family, Taxon.objects.get(scientific_name="Aus"), Taxon.objects.get(scientific_name="Aus bus")):
+        with pytest.raises(ValidationError, match="itself or one of its descendants"):
+            services.taxon_move(taxon=family, parent=parent, user=None)
+    with pytest.raises(ValidationError, match="cannot sit under"):  # a family under another family's genus
+        services.taxon_move(taxon=family, parent=Taxon.objects.get(scientific_name="Cus"), user=None)
+    assert dict(Taxon.objects.values_list("pk", "path")) == paths
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_data_migration_moves_the_demo_catalogue_into_the_tree_and_can_run_again():
+    demo.load_organisms()
+    demo.synthetic_organisms(200)
+    before = {o.slug: (o.common_name, o.scientific_name, o.kingdom, o.family, o.genus) for o in Organism.objects.all()}
+    placed = {organism.slug: lineage(organism) for organism in Organism.objects.all()}
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_THE_TREE)  # its reverse empties the tree
+    assert Taxon.objects.count() == 0 and Organism.objects.filter(taxon__isnull=False).count() == 0
+    for _ in range(2):  # forwards, and then again as a rerun
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(BEFORE_THE_TREE)
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(THE_TREE)
+        migrated = {organism.slug: lineage(organism) for organism in Organism.objects.all()}
+        assert migrated == placed  # the same tree the services build
+        after = {
+            o.slug: (o.common_name, o.scientific_name, o.kingdom, o.family, o.genus) for o in Organism.objects.all()
+        }
+        assert after == before  # nothing on the organisms changed
+        assert VernacularName.objects.filter(language="en", preferred=True).count() == len(before)
