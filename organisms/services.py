@@ -7,6 +7,7 @@ from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Concat, Substr
 
 from biomuseum import images
+from biomuseum.bulk import set_column
 from biomuseum.pagecache import content_changed
 from biomuseum.slugs import unique_slug
 
@@ -136,8 +137,8 @@ def organism_image_saved(*, image: OrganismImage, created: bool, original_change
 
 
 class _Tree:
-    """Accepted taxa by (parent id, rank, name), read once for the names a batch of organisms uses; missing
-    ones are created with their path."""
+    """Accepted taxa by (parent id, rank, name), read once for the names a batch of organisms uses; the missing
+    ones are created a level at a time (one INSERT and one UPDATE of paths per level, whatever the batch)."""
 
     def __init__(self, names: set[str]):
         self.known = {
@@ -145,12 +146,30 @@ class _Tree:
             for taxon in Taxon.objects.filter(status=TaxonomicStatus.ACCEPTED, scientific_name__in=names)
         }
 
-    def node(self, parent: Taxon | None, rank: str, name: str) -> Taxon:
-        key = (parent.pk if parent else None, rank, name)
-        taxon = self.known.get(key)
-        if taxon is None:
-            taxon = self.known[key] = taxon_create(parent=parent, rank=rank, scientific_name=name)
-        return taxon
+    def leaves(self, lineages: list[list[tuple[str, str]]]) -> list[Taxon]:
+        """The taxon at the end of each lineage ((rank, name) from the top down), created where missing."""
+        parents: list[Taxon | None] = [None] * len(lineages)
+        for level in range(max(map(len, lineages), default=0)):
+            keys = [
+                (parent.pk if parent else None, *lineage[level]) if level < len(lineage) else None
+                for parent, lineage in zip(parents, lineages, strict=True)
+            ]
+            missing = {}
+            for parent, key in zip(parents, keys, strict=True):
+                if key is not None and key not in self.known and key not in missing:
+                    rank, name = key[1], key[2]
+                    missing[key] = Taxon(parent=parent, rank=rank, scientific_name=name, path="",
+                                         depth=parent.depth + 1 if parent else 0)  # fmt: skip
+            if missing:
+                created = Taxon.objects.bulk_create(list(missing.values()))
+                for taxon in created:
+                    taxon.path = f"{taxon.parent.path if taxon.parent else '/'}{taxon.pk}/"
+                set_column(Taxon, "path", [(taxon.path, taxon.pk) for taxon in created])
+                self.known.update(missing)
+            parents = [
+                self.known[key] if key is not None else parent for parent, key in zip(parents, keys, strict=True)
+            ]
+        return parents
 
 
 def _lineage(organism: Organism) -> list[tuple[str, str]]:
@@ -171,15 +190,13 @@ def place_in_tree(organisms) -> None:
     """Give each organism the taxon its rank fields and scientific name describe (creating the missing nodes),
     and its common name as the taxon's preferred English name."""
     organisms = list(organisms)
-    lineages = {organism.pk: _lineage(organism) for organism in organisms}
-    tree = _Tree({name for lineage in lineages.values() for _, name in lineage})
-    for organism in organisms:
-        parent = None
-        for rank, name in lineages[organism.pk]:
-            parent = tree.node(parent, rank, name)
-        organism.taxon = parent
-    Organism.objects.bulk_update(organisms, ["taxon"])
+    lineages = [_lineage(organism) for organism in organisms]
+    tree = _Tree({name for lineage in lineages for _, name in lineage})
+    for organism, taxon in zip(organisms, tree.leaves(lineages), strict=True):
+        organism.taxon = taxon
+    set_column(Organism, "taxon", [(organism.taxon_id, organism.pk) for organism in organisms])
     _prefer_names({organism.taxon_id: organism.common_name.strip() for organism in organisms}, "en")
+    content_changed("organisms")  # bulk writes send no signals
 
 
 def _prefer_names(names: dict[int, str], language: str) -> None:

@@ -3,7 +3,8 @@ preferred English vernacular name.
 
 Nothing is lost or changed on the organisms (slug, names and rank fields stay as they are); only `taxon` is
 set. Rerunnable: taxa that exist are reused, organisms that have a taxon are left alone, a vernacular name
-that exists is not added twice. Self-contained on purpose: a migration must do tomorrow what it does today,
+that exists is not added twice. Batches of organisms, and per batch one INSERT per level of the tree, so
+100,000 rows take seconds. Self-contained on purpose: a migration must do tomorrow what it does today,
 whatever the app's code becomes.
 """
 
@@ -20,47 +21,59 @@ RANK_FIELDS = (
 )
 
 
+def lineage(organism) -> list[tuple[str, str]]:
+    ranks = [(rank, getattr(organism, field).strip()) for field, rank in RANK_FIELDS]
+    ranks = [(rank, name) for rank, name in ranks if name]
+    words = organism.scientific_name.split()
+    if len(words) >= 3:  # a trinomial: the species, then the subspecies or variety beneath it
+        ranks.append(("species", " ".join(words[:2])))
+        ranks.append(("variety" if words[2] in ("var.", "var") else "subspecies", " ".join(words)))
+    else:
+        ranks.append(("species", organism.scientific_name))
+    return ranks
+
+
+def set_column(schema_editor, model, column: str, values: list[tuple]) -> None:
+    """UPDATE ... SET column = value WHERE id = pk for each (value, pk), as one executemany (bulk_update's
+    CASE expressions cost seconds per thousand rows to build)."""
+    quote = schema_editor.connection.ops.quote_name
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {quote(column)} = %s WHERE {quote('id')} = %s"
+    with schema_editor.connection.cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
 def organisms_into_the_tree(apps, schema_editor):
     Organism = apps.get_model("organisms", "Organism")
     Taxon = apps.get_model("organisms", "Taxon")
     VernacularName = apps.get_model("organisms", "VernacularName")
     known = {
-        (parent_id, rank, name): (pk, path, depth)
-        for pk, parent_id, rank, name, path, depth in Taxon.objects.filter(status="accepted").values_list(
-            "pk", "parent_id", "rank", "scientific_name", "path", "depth"
-        )
+        (taxon.parent_id, taxon.rank, taxon.scientific_name): taxon for taxon in Taxon.objects.filter(status="accepted")
     }
-
-    def node(parent, rank: str, name: str):
-        key = (parent[0] if parent else None, rank, name)
-        if key not in known:
-            depth = parent[2] + 1 if parent else 0
-            taxon = Taxon.objects.create(rank=rank, scientific_name=name, parent_id=key[0], path="", depth=depth)
-            path = f"{parent[1] if parent else '/'}{taxon.pk}/"
-            Taxon.objects.filter(pk=taxon.pk).update(path=path)
-            known[key] = (taxon.pk, path, depth)
-        return known[key]
-
     last = 0
-    while True:
-        organisms = list(Organism.objects.filter(taxon__isnull=True, pk__gt=last).order_by("pk")[:BATCH])
-        if not organisms:
-            return
+    while organisms := list(Organism.objects.filter(taxon__isnull=True, pk__gt=last).order_by("pk")[:BATCH]):
         last = organisms[-1].pk
-        for organism in organisms:
-            parent = None
-            for field, rank in RANK_FIELDS:
-                value = getattr(organism, field).strip()
-                if value:
-                    parent = node(parent, rank, value)
-            words = organism.scientific_name.split()
-            if len(words) >= 3:  # a trinomial: the species, then the subspecies or variety beneath it
-                parent = node(parent, "species", " ".join(words[:2]))
-                rank = "variety" if words[2] in ("var.", "var") else "subspecies"
-                organism.taxon_id = node(parent, rank, organism.scientific_name)[0]
-            else:
-                organism.taxon_id = node(parent, "species", organism.scientific_name)[0]
-        Organism.objects.bulk_update(organisms, ["taxon"])
+        lineages = [lineage(organism) for organism in organisms]
+        parents = [None] * len(organisms)
+        for level in range(max(map(len, lineages))):
+            keys = [
+                (parent.pk if parent else None, *names[level]) if level < len(names) else None
+                for parent, names in zip(parents, lineages, strict=True)
+            ]
+            missing = {}
+            for parent, key in zip(parents, keys, strict=True):
+                if key is not None and key not in known and key not in missing:
+                    depth = parent.depth + 1 if parent else 0
+                    missing[key] = Taxon(parent=parent, rank=key[1], scientific_name=key[2], path="", depth=depth)
+            if missing:
+                created = Taxon.objects.bulk_create(list(missing.values()))
+                for taxon in created:
+                    taxon.path = f"{taxon.parent.path if taxon.parent else '/'}{taxon.pk}/"
+                set_column(schema_editor, Taxon, "path", [(taxon.path, taxon.pk) for taxon in created])
+                known.update(missing)
+            parents = [known[key] if key is not None else parent for parent, key in zip(parents, keys, strict=True)]
+        for organism, taxon in zip(organisms, parents, strict=True):
+            organism.taxon_id = taxon.pk
+        set_column(schema_editor, Organism, "taxon_id", [(organism.taxon_id, organism.pk) for organism in organisms])
         VernacularName.objects.bulk_create(
             [
                 VernacularName(taxon_id=organism.taxon_id, name=organism.common_name, language="en", preferred=True)
