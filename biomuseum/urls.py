@@ -6,7 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from blogs.views import ConfirmView, PostViewSet, SubscribeView, UnsubscribeView
 from ops.views import health
-from organisms.views import OrganismViewSet
+from organisms.views import OrganismViewSet, TaxonViewSet
 
 from . import errors, media
 from .logins import TokenLoginView, admin_login
@@ -14,6 +14,7 @@ from .logins import TokenLoginView, admin_login
 router = SimpleRouter()
 router.register("organisms", OrganismViewSet, basename="organism")
 router.register("posts", PostViewSet, basename="post")
+router.register("taxa", TaxonViewSet, basename="taxon")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),

@@ -7,7 +7,7 @@ from django.db.models.functions import Collate, Upper
 from biomuseum.images import ImageStatus
 
 from . import related
-from .models import TAXONOMY_RANKS, Organism, OrganismImage
+from .models import TAXONOMY_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus
 
 LIST_FIELDS = (
     "id",
@@ -38,6 +38,10 @@ def organism_list(*, filters: dict | None = None, search: str = "", include_unpu
         queryset = queryset.filter(conservation_status__in=status)
     if search:
         queryset = queryset.filter(Q(common_name__icontains=search) | Q(scientific_name__icontains=search))
+    taxon = (filters or {}).get("taxon")
+    if taxon:
+        path = Taxon.objects.filter(pk=taxon).values_list("path", flat=True).first()
+        queryset = queryset.filter(taxon__path__startswith=path) if path else queryset.none()
     return queryset.only(*LIST_FIELDS).prefetch_related(_ready_images())
 
 
@@ -112,3 +116,39 @@ def _autocomplete_by_tier(published: QuerySet, query: str, limit: int) -> list[O
         word_start = Q(common_name__icontains=f" {query}") | Q(scientific_name__icontains=f" {query}")
         take(published.filter(word_start).order_by("scientific_name", "pk")[: limit + len(found)])
     return list(found.values())
+
+
+# --- the taxon tree ---
+
+
+def taxon_list(*, filters: dict) -> QuerySet:
+    """Accepted taxa (synonyms too when searching by name), by rank, parent or part of a name."""
+    queryset = Taxon.objects.all()
+    if filters.get("q"):
+        queryset = queryset.filter(scientific_name__icontains=filters["q"])
+    else:
+        queryset = queryset.filter(status=TaxonomicStatus.ACCEPTED)
+    if filters.get("rank"):
+        queryset = queryset.filter(rank=filters["rank"])
+    if filters.get("parent"):
+        queryset = queryset.filter(parent_id=filters["parent"])
+    return queryset.only("id", "rank", "scientific_name", "authorship", "status", "parent_id")
+
+
+def taxon_detail_queryset() -> QuerySet:
+    return Taxon.objects.select_related("parent", "accepted").prefetch_related(
+        Prefetch("synonyms", queryset=Taxon.objects.order_by("scientific_name")),
+        "vernacular_names",
+    )
+
+
+def with_tree_facts(taxon: Taxon) -> Taxon:
+    """The taxon with its ancestors (kingdom first), its number of children and of published organisms
+    beneath it at any depth: three indexed queries whatever the depth."""
+    ancestors = Taxon.objects.in_bulk(taxon.ancestor_ids)
+    taxon.ancestors = [ancestors[pk] for pk in taxon.ancestor_ids if pk in ancestors]
+    taxon.children_count = Taxon.objects.filter(parent=taxon).count()
+    taxon.organism_count = (
+        Organism.objects.published().filter(taxon__path__startswith=taxon.path).count() if taxon.path else 0
+    )
+    return taxon

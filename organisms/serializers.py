@@ -1,3 +1,5 @@
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from biomuseum.queryparams import QueryParamsSerializer
@@ -5,7 +7,16 @@ from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, S
 from biomuseum.slugs import UniqueSlugMixin
 
 from . import related
-from .models import CURATED_FIELDS, ConservationStatus, Organism, OrganismImage, public_name
+from .models import (
+    CURATED_FIELDS,
+    ConservationStatus,
+    Organism,
+    OrganismImage,
+    Taxon,
+    TaxonRank,
+    VernacularName,
+    public_name,
+)
 
 
 class OrganismImageSerializer(ProcessedImageSerializer):
@@ -148,6 +159,9 @@ class OrganismListParams(QueryParamsSerializer):
     conservation_status = serializers.CharField(
         required=False, max_length=100, help_text="One IUCN code or several, comma-separated (CR,EN)."
     )
+    taxon = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="A taxon's id: the organisms at any depth beneath."
+    )
 
     def get_fields(self):
         fields = super().get_fields()
@@ -191,3 +205,75 @@ class ImageStatusSerializer(OrganismImageSerializer):
         request = self.context.get("request")
         path = f"/api/v1/organisms/{image.organism.slug}/images/{image.pk}/"
         return request.build_absolute_uri(path) if request else path
+
+
+# --- the taxon tree ---
+
+MAX_ID = 2**63 - 1  # the largest id the database stores: a larger one is a 400, not a database error
+
+
+class TaxonSummarySerializer(serializers.ModelSerializer):
+    """A taxon named and linked: an ancestor, a child, a synonym, the accepted name of a synonym."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="taxon-detail", lookup_field="id")
+
+    class Meta:
+        model = Taxon
+        fields = ["id", "url", "rank", "scientific_name", "authorship"]
+
+
+class TaxonListSerializer(SparseFieldsMixin, TaxonSummarySerializer):
+    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="The parent's id.")
+
+    class Meta(TaxonSummarySerializer.Meta):
+        fields = [*TaxonSummarySerializer.Meta.fields, "status", "parent"]
+
+
+class VernacularNameSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VernacularName
+        fields = ["name", "language", "region", "preferred"]
+
+
+class TaxonDetailSerializer(SparseFieldsMixin, TaxonSummarySerializer):
+    parent = TaxonSummarySerializer(read_only=True, allow_null=True)
+    accepted = TaxonSummarySerializer(read_only=True, allow_null=True, help_text="For a synonym: its accepted taxon.")
+    ancestors = TaxonSummarySerializer(many=True, read_only=True, help_text="Kingdom first, down to the parent.")
+    children = serializers.SerializerMethodField(help_text="The children, a cursor-paginated list.")
+    children_count = serializers.IntegerField(read_only=True)
+    organism_count = serializers.IntegerField(read_only=True, help_text="Published organisms at any depth beneath.")
+    synonyms = TaxonSummarySerializer(many=True, read_only=True)
+    vernacular_names = VernacularNameSerializer(many=True, read_only=True)
+
+    class Meta(TaxonSummarySerializer.Meta):
+        fields = [
+            *TaxonSummarySerializer.Meta.fields,
+            "status",
+            "parent",
+            "accepted",
+            "ancestors",
+            "children",
+            "children_count",
+            "organism_count",
+            "synonyms",
+            "vernacular_names",
+            "gbif_key",
+            "inaturalist_id",
+            "col_id",
+            "updated_at",
+        ]
+
+    @extend_schema_field(serializers.URLField())
+    def get_children(self, taxon: Taxon) -> str:
+        url = reverse("taxon-list")
+        request = self.context.get("request")
+        url = f"{url}?parent={taxon.pk}"
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class TaxonListParams(QueryParamsSerializer):
+    rank = serializers.ChoiceField(choices=TaxonRank.choices, required=False)
+    parent = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="A taxon's id.")
+    q = serializers.CharField(
+        required=False, max_length=200, help_text="Part of a scientific name, in any case (synonyms included)."
+    )

@@ -13,7 +13,7 @@ from biomuseum.queryparams import DetailParams
 from biomuseum.viewsets import ContentViewSet
 
 from . import related, selectors, services
-from .models import Organism, OrganismImage
+from .models import Organism, OrganismImage, Taxon
 from .serializers import (
     AutocompleteParams,
     AutocompleteSuggestionSerializer,
@@ -23,6 +23,9 @@ from .serializers import (
     OrganismListParams,
     OrganismListSerializer,
     OrganismWriteSerializer,
+    TaxonDetailSerializer,
+    TaxonListParams,
+    TaxonListSerializer,
 )
 
 
@@ -136,3 +139,35 @@ class OrganismViewSet(ContentViewSet):
         params = AutocompleteParams.parse(request.query_params)
         suggestions = selectors.organism_autocomplete(query=params["q"])
         return Response({"results": self.represent(AutocompleteSuggestionSerializer, suggestions, many=True)})
+
+
+class TaxonPagination(KeysetPagination):
+    ordering = ("scientific_name", "id")
+
+
+@extend_schema_view(list=extend_schema(parameters=[TaxonListParams]))
+class TaxonViewSet(ContentViewSet):
+    """The taxon tree, read-only: ranks from kingdom to variety, accepted names and their synonyms, vernacular
+    names by language. A taxon is named by its id (names repeat across kingdoms)."""
+
+    queryset = Taxon.objects.all()
+    lookup_field = "id"
+    lookup_value_regex = r"[0-9]{1,18}"  # within the database's integers: a longer one is a 404, not an error
+    http_method_names = ["get", "head", "options"]
+    pagination_class = TaxonPagination
+    list_serializer_class = TaxonListSerializer
+    detail_serializer_class = TaxonDetailSerializer
+    list_params = TaxonListParams
+    page_cache = {  # taxa are written with the catalogue, and bump its family (organisms/signals.py)
+        "list": CachePolicy(families=("organisms",), params=TaxonListParams),
+        "retrieve": CachePolicy(families=("organisms",), params=DetailParams),
+    }
+
+    def get_queryset(self):
+        return selectors.taxon_detail_queryset() if self.action == "retrieve" else Taxon.objects.all()
+
+    def get_object(self):
+        return selectors.with_tree_facts(super().get_object())
+
+    def list_queryset(self, params: dict):
+        return selectors.taxon_list(filters=params)

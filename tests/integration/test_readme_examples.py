@@ -32,14 +32,13 @@ def test_readme_api_examples_run_in_order_on_a_fresh_server(tmp_path):
     script = readme_api_examples()
     assert "curl" in script and "password=..." in script
     script = script.replace("http://127.0.0.1:8000", server.url).replace("password=...", f"password='{PASSWORD}'")
+    script = script.replace("$(curl -s ", "$(READ ")  # a value read by the next commands: its output is kept
     script = script.replace("curl ", "curl -sS --fail-with-body -o /dev/stderr -w '%{http_code}\\n' ")
-    script = script.replace(
-        "curl -sS --fail-with-body -o /dev/stderr -w '%{http_code}\\n' -s -d", "curl -sS --fail-with-body -d"
-    )  # the token line's output is read by the next command
+    script = script.replace("$(READ ", "$(curl -sS --fail-with-body ")
     try:
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
     finally:
         server.stop()
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     statuses = result.stdout.split()
-    assert statuses == ["200"] * 5 + ["201", "200"], result.stdout
+    assert statuses == ["200"] * 8 + ["201", "200"], result.stdout
