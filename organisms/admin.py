@@ -1,11 +1,15 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 
 from . import services
-from .models import Organism, OrganismImage
-from .services import EDITABLE_FIELDS
+from .models import Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
+from .services import EDITABLE_FIELDS, TAXON_FIELDS
 
 
 class OrganismImageInline(ProcessedImageAdminMixin, admin.TabularInline):
@@ -111,3 +115,97 @@ class OrganismImageAdmin(ProcessedImageAdminMixin, admin.ModelAdmin):
         for image in queryset:
             services.organism_image_reprocess(image=image, user=request.user)
         self.message_user(request, f"Queued {queryset.count()} image(s) for processing.", messages.SUCCESS)
+
+
+class VernacularNameInline(admin.TabularInline):
+    model = VernacularName
+    extra = 1
+    fields = ("name", "language", "region", "preferred")
+
+
+class SynonymForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.status = TaxonomicStatus.SYNONYM  # what a row of this inline is, new ones too
+
+
+class SynonymInline(admin.TabularInline):
+    model = Taxon
+    form = SynonymForm
+    fk_name = "accepted"
+    verbose_name, verbose_name_plural = "synonym", "synonyms"
+    extra = 0
+    fields = ("scientific_name", "authorship", "rank", "status")
+    readonly_fields = ("status",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=TaxonomicStatus.SYNONYM)
+
+
+class TaxonAdminForm(forms.ModelForm):
+    class Meta:
+        model = Taxon
+        fields = ("rank", "scientific_name", "authorship", "parent", "status", "accepted", "gbif_key",
+                  "inaturalist_id", "col_id")  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        candidate = Taxon(pk=self.instance.pk, path=self.instance.path, rank=cleaned.get("rank") or "species",
+                          status=cleaned.get("status") or TaxonomicStatus.ACCEPTED)  # fmt: skip
+        try:
+            services.validate_parent(candidate, cleaned.get("parent"))  # the rule a move applies
+        except ValidationError as error:
+            self.add_error(None if "parent" not in self.fields else "parent", error.message_dict["parent"])
+        return cleaned
+
+
+@admin.register(Taxon)
+class TaxonAdmin(admin.ModelAdmin):
+    """The tree: find a taxon by any of its names in any language; move it by changing its parent (the
+    subtree follows, in one transaction)."""
+
+    form = TaxonAdminForm
+    list_display = ("scientific_name", "authorship", "rank", "status", "parent")
+    list_filter = ("rank", "status")
+    list_select_related = ("parent",)
+    search_fields = ("scientific_name", "vernacular_names__name", "=gbif_key")
+    search_help_text = "Search by scientific name, a vernacular name in any language, or an exact GBIF key."
+    autocomplete_fields = ("parent", "accepted")
+    readonly_fields = ("breadcrumb", "created_at", "updated_at")
+    inlines = [VernacularNameInline, SynonymInline]
+    show_full_result_count = False
+    ordering = ("scientific_name",)
+    fieldsets = (
+        (None, {"fields": ("breadcrumb", "rank", "scientific_name", "authorship", "parent")}),
+        ("Status", {"fields": ("status", "accepted")}),
+        ("Identifiers", {"fields": ("gbif_key", "inaturalist_id", "col_id")}),
+        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    @admin.display(description="Place in the tree")
+    def breadcrumb(self, taxon):
+        if not taxon.pk:
+            return "-"
+        ancestors = Taxon.objects.in_bulk(taxon.ancestor_ids)
+        links = format_html_join(
+            " › ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("admin:organisms_taxon_change", args=[pk]), ancestors[pk].scientific_name)
+                for pk in taxon.ancestor_ids
+                if pk in ancestors
+            ),
+        )
+        return format_html("{} › <strong>{}</strong>", links, taxon.scientific_name) if links else taxon.scientific_name
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in (*TAXON_FIELDS, "parent") if name in form.cleaned_data}
+        if change:
+            services.taxon_update(taxon=Taxon.objects.get(pk=obj.pk), user=request.user, **fields)
+        else:
+            parent = fields.pop("parent")
+            created = services.taxon_create(parent=parent, rank=fields.pop("rank"),
+                                            scientific_name=fields.pop("scientific_name"), **fields)  # fmt: skip
+            obj.pk = created.pk
+        obj.refresh_from_db()
+        obj._state.adding = False

@@ -86,7 +86,7 @@ class Taxon(models.Model):
 
     `path` is the materialized path of ids from the kingdom down (`/1/42/317/`, this node's own id last), so
     every descendant of a node is one indexed prefix query at any depth, and the ancestors are the ids the
-    path names. A synonym has no place in the tree: no parent, its own id as its path.
+    path names. A synonym has no place in the tree: no parent, and an empty path.
     """
 
     rank = models.CharField(max_length=12, choices=TaxonRank.choices)

@@ -24,6 +24,8 @@ from .models import (
 )
 
 EDITABLE_FIELDS = (*CURATED_FIELDS, "is_published")
+# What curators edit on a taxon besides its parent (which moves it: taxon_move).
+TAXON_FIELDS = ("rank", "scientific_name", "authorship", "status", "accepted", "gbif_key", "inaturalist_id", "col_id")
 
 
 def _derive_genus(organism: Organism) -> None:
@@ -223,7 +225,7 @@ def _prefer_names(names: dict[int, str], language: str) -> None:
 def taxon_create(*, parent: Taxon | None, rank: str, scientific_name: str, **fields) -> Taxon:
     """An accepted taxon under `parent` (None: a kingdom, or another root)."""
     taxon = Taxon(parent=parent, rank=rank, scientific_name=scientific_name, **fields)
-    _check_rank_below(taxon, parent)
+    validate_parent(taxon, parent)
     taxon.depth = parent.depth + 1 if parent else 0
     taxon.save()
     taxon.path = f"{parent.path if parent else '/'}{taxon.pk}/"
@@ -236,20 +238,41 @@ def _check_rank_below(taxon: Taxon, parent: Taxon | None) -> None:
         raise ValidationError({"parent": f"A {taxon.rank} cannot sit under a {parent.rank}."})
 
 
+def validate_parent(taxon: Taxon, parent: Taxon | None) -> None:
+    """Whether `taxon` may sit under `parent` (the rule taxon_move applies, for forms to show first)."""
+    if taxon.status != TaxonomicStatus.ACCEPTED:
+        if parent is not None:
+            raise ValidationError({"parent": "A synonym has no place in the tree: it leads to its accepted taxon."})
+        return
+    if parent is not None:
+        if taxon.pk and parent.path.startswith(taxon.path):
+            raise ValidationError({"parent": "A taxon cannot move under itself or one of its descendants."})
+        if parent.status != TaxonomicStatus.ACCEPTED:
+            raise ValidationError({"parent": "A synonym cannot hold other taxa."})
+    _check_rank_below(taxon, parent)
+
+
+@transaction.atomic
+def taxon_update(*, taxon: Taxon, user: AbstractBaseUser | None, **fields) -> Taxon:
+    """Change the fields named; a new `parent` moves the taxon and everything beneath it (taxon_move)."""
+    if "parent" in fields and fields["parent"] != taxon.parent:
+        taxon = taxon_move(taxon=taxon, parent=fields["parent"], user=user)
+    for name, value in fields.items():
+        if name in TAXON_FIELDS:
+            setattr(taxon, name, value)
+    taxon.full_clean(exclude=["path"])
+    taxon.save(update_fields=[*(name for name in fields if name in TAXON_FIELDS), "updated_at"])
+    return taxon
+
+
 @transaction.atomic
 def taxon_move(*, taxon: Taxon, parent: Taxon | None, user: AbstractBaseUser | None) -> Taxon:
     """Put `taxon`, and everything beneath it, under `parent`: one UPDATE of the subtree's paths, one
     invalidation when the transaction commits. Under itself or one of its own descendants is refused."""
     taxon = Taxon.objects.select_for_update().get(pk=taxon.pk)
-    if taxon.status != TaxonomicStatus.ACCEPTED:
-        raise ValidationError({"parent": "A synonym has no place in the tree; move its accepted taxon."})
     if parent is not None:
         parent = Taxon.objects.get(pk=parent.pk)
-        if parent.path.startswith(taxon.path):
-            raise ValidationError({"parent": "A taxon cannot move under itself or one of its descendants."})
-        if parent.status != TaxonomicStatus.ACCEPTED:
-            raise ValidationError({"parent": "A synonym cannot hold other taxa."})
-    _check_rank_below(taxon, parent)
+    validate_parent(taxon, parent)
     old_path, old_depth = taxon.path, taxon.depth
     new_path = f"{parent.path if parent else '/'}{taxon.pk}/"
     shift = (parent.depth + 1 if parent else 0) - old_depth

@@ -204,6 +204,8 @@ def test_ensure_curator_grants_organism_and_blog_permissions():
         "organisms.change_organism",
         "organisms.delete_organism",
         "organisms.change_organismimage",
+        "organisms.change_taxon",
+        "organisms.add_vernacularname",
         "blogs.add_post",
         "blogs.change_post",
         "blogs.delete_post",
