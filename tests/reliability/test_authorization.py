@@ -44,6 +44,8 @@ PUBLIC_READS = {
     "organism-list",
     "organism-detail",
     "organism-autocomplete",
+    "taxon-list",
+    "taxon-detail",
     "post-list",
     "post-detail",
     "subscription-confirm",
@@ -122,11 +124,17 @@ def content(db) -> dict[str, str]:
     organism = OrganismFactory(slug="visible-fox")
     image = OrganismImageFactory(organism=organism)
     post = PostFactory(slug="public-post")
-    return {"organism": organism.slug, "post": post.slug, "image_id": str(image.pk)}
+    organism_services.place_in_tree([organism])
+    organism.refresh_from_db()
+    return {"organism": organism.slug, "post": post.slug, "image_id": str(image.pk), "taxon": str(organism.taxon_id)}
 
 
 def values_for(name: str, content: dict[str, str]) -> dict[str, str]:
-    return {"slug": content["post" if name.startswith("post-") else "organism"], "image_id": content["image_id"]}
+    return {
+        "slug": content["post" if name.startswith("post-") else "organism"],
+        "image_id": content["image_id"],
+        "id": content["taxon"],
+    }
 
 
 def snapshot() -> tuple:
@@ -169,7 +177,7 @@ def test_authorization_schema_agrees_with_the_routes(client):
     }
     routes = named_routes()
     templates = {}
-    samples = {"slug": "sample-slug", "image_id": "987654321"}
+    samples = {"slug": "sample-slug", "image_id": "987654321", "id": "123456789"}
     for name, (pattern, methods) in routes.items():
         url = url_for(name, pattern, samples)
         for key, sample in samples.items():
