@@ -7,7 +7,7 @@ from django.db.models.functions import Collate, Upper
 from biomuseum.images import ImageStatus
 
 from . import related
-from .models import TAXONOMY_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus
+from .models import TAXONOMY_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
 
 LIST_FIELDS = (
     "id",
@@ -122,10 +122,12 @@ def _autocomplete_by_tier(published: QuerySet, query: str, limit: int) -> list[O
 
 
 def taxon_list(*, filters: dict) -> QuerySet:
-    """Accepted taxa (synonyms too when searching by name), by rank, parent or part of a name."""
+    """Accepted taxa (synonyms too when searching by name), by rank, parent or part of a name: scientific, or
+    vernacular in any language."""
     queryset = Taxon.objects.all()
     if filters.get("q"):
-        queryset = queryset.filter(scientific_name__icontains=filters["q"])
+        named = VernacularName.objects.filter(name__icontains=filters["q"]).values("taxon_id")
+        queryset = queryset.filter(Q(scientific_name__icontains=filters["q"]) | Q(pk__in=named))
     else:
         queryset = queryset.filter(status=TaxonomicStatus.ACCEPTED)
     if filters.get("rank"):

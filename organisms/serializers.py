@@ -275,5 +275,7 @@ class TaxonListParams(QueryParamsSerializer):
     rank = serializers.ChoiceField(choices=TaxonRank.choices, required=False)
     parent = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="A taxon's id.")
     q = serializers.CharField(
-        required=False, max_length=200, help_text="Part of a scientific name, in any case (synonyms included)."
+        required=False,
+        max_length=200,
+        help_text="Part of a name, in any case: scientific (synonyms included) or vernacular, in any language.",
     )

@@ -45,6 +45,17 @@ def test_taxa_search_finds_synonyms_too(client, cats):
     }
 
 
+def test_taxa_search_finds_vernacular_names_in_any_language(client, cats):
+    found = client.get(TAXA, {"q": "PUMA"}).json()["results"]  # the Spanish name, and the genus Puma
+    assert [(taxon["scientific_name"], taxon["rank"]) for taxon in found] == [
+        ("Puma", "genus"),
+        ("Puma concolor", "species"),
+    ]
+    assert [taxon["scientific_name"] for taxon in client.get(TAXA, {"q": "cougar"}).json()["results"]] == [
+        "Puma concolor"
+    ]
+
+
 def test_taxon_detail_has_its_breadcrumb_children_counts_synonyms_and_names(client, cats):
     felidae = Taxon.objects.get(rank="family", scientific_name="Felidae")
     body = client.get(f"{TAXA}{felidae.pk}/").json()
