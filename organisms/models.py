@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from biomuseum.images import ProcessedImage
 from biomuseum.publicstate import PublicState
+from biomuseum.textfold import fold
 
 
 class ConservationStatus(models.TextChoices):
@@ -81,13 +82,49 @@ class TaxonomicStatus(models.TextChoices):
     SYNONYM = "synonym", "synonym"
 
 
-class Taxon(models.Model):
+class FoldedNameQuerySet(models.QuerySet):
+    """Rows created in bulk get their `search_name` as `save()` gives it (bulk_create calls no save())."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.fold_name()
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class FoldedName(models.Model):
+    """A model whose name is searched folded (biomuseum.textfold): `search_name` follows `NAME_FIELD` on every
+    save and bulk create, indexed for exact and prefix matches (and, on PostgreSQL, for word starts)."""
+
+    NAME_FIELD = "name"
+
+    search_name = models.CharField(max_length=200, db_index=True, editable=False, default="")
+
+    objects = FoldedNameQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.fold_name()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and self.NAME_FIELD in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
+    def fold_name(self) -> None:
+        self.search_name = fold(getattr(self, self.NAME_FIELD))
+
+
+class Taxon(FoldedName):
     """A node of the taxonomic tree, or a synonym pointing at its accepted name.
 
     `path` is the materialized path of ids from the kingdom down (`/1/42/317/`, this node's own id last), so
     every descendant of a node is one indexed prefix query at any depth, and the ancestors are the ids the
     path names. A synonym has no place in the tree: no parent, and an empty path.
     """
+
+    NAME_FIELD = "scientific_name"
 
     rank = models.CharField(max_length=12, choices=TaxonRank.choices)
     scientific_name = models.CharField(max_length=200)
@@ -140,7 +177,7 @@ class Taxon(models.Model):
         return [int(part) for part in self.path.strip("/").split("/")[:-1] if part]
 
 
-class VernacularName(models.Model):
+class VernacularName(FoldedName):
     """A common name of a taxon in one language (a BCP 47 tag), optionally of one region."""
 
     taxon = models.ForeignKey(Taxon, on_delete=models.CASCADE, related_name="vernacular_names")

@@ -52,8 +52,23 @@ class OrganismSummarySerializer(serializers.ModelSerializer):
         fields = ["slug", "url", "common_name", "scientific_name"]
 
 
+class MatchedNameSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=["scientific", "synonym", "vernacular"],
+        help_text="The accepted scientific name, a synonym's, or a vernacular name.",
+    )
+    language = serializers.CharField(allow_null=True, help_text="A vernacular name's BCP 47 tag.")
+
+
 class AutocompleteSuggestionSerializer(OrganismSummarySerializer):
-    pass  # the same fields under the name the OpenAPI schema gives suggestions
+    """A species found by one of its names: `matched_name` is the one that matched (a synonym, or a name in
+    any language), the rest is the accepted record it leads to."""
+
+    matched_name = MatchedNameSerializer(read_only=True)
+
+    class Meta(OrganismSummarySerializer.Meta):
+        fields = [*OrganismSummarySerializer.Meta.fields, "matched_name"]
 
 
 class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
@@ -269,6 +284,15 @@ class TaxonDetailSerializer(SparseFieldsMixin, TaxonSummarySerializer):
         request = self.context.get("request")
         url = f"{url}?parent={taxon.pk}"
         return request.build_absolute_uri(url) if request is not None else url
+
+
+class TaxonSuggestionSerializer(TaxonSummarySerializer):
+    """An accepted taxon found by one of its names (see AutocompleteSuggestionSerializer)."""
+
+    matched_name = MatchedNameSerializer(read_only=True)
+
+    class Meta(TaxonSummarySerializer.Meta):
+        fields = [*TaxonSummarySerializer.Meta.fields, "matched_name"]
 
 
 class TaxonListParams(QueryParamsSerializer):

@@ -26,6 +26,7 @@ from .serializers import (
     TaxonDetailSerializer,
     TaxonListParams,
     TaxonListSerializer,
+    TaxonSuggestionSerializer,
 )
 
 
@@ -161,6 +162,7 @@ class TaxonViewSet(ContentViewSet):
     page_cache = {  # taxa are written with the catalogue, and bump its family (organisms/signals.py)
         "list": CachePolicy(families=("organisms",), params=TaxonListParams),
         "retrieve": CachePolicy(families=("organisms",), params=DetailParams),
+        "autocomplete": CachePolicy(families=("organisms",), params=AutocompleteParams),
     }
 
     def get_queryset(self):
@@ -171,3 +173,16 @@ class TaxonViewSet(ContentViewSet):
 
     def list_queryset(self, params: dict):
         return selectors.taxon_list(filters=params)
+
+    @extend_schema(
+        parameters=[AutocompleteParams],
+        responses={
+            200: inline_serializer("TaxonAutocompleteResponse", {"results": TaxonSuggestionSerializer(many=True)})
+        },
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def autocomplete(self, request):
+        """At most ten accepted taxa of any rank, found by their own, a synonym's or a vernacular name."""
+        params = AutocompleteParams.parse(request.query_params)
+        suggestions = selectors.taxon_autocomplete(query=params["q"])
+        return Response({"results": self.represent(TaxonSuggestionSerializer, suggestions, many=True)})

@@ -4,12 +4,14 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
 from biomuseum.images import ImageStatus
 from blogs.models import CoverImage, Post, PostStatus, Tag
 from organisms.models import ConservationStatus, Organism, OrganismImage
+from organisms.services import place_in_tree
 
 
 def jpeg_bytes(width: int = 64, height: int = 48, colour: str = "green") -> bytes:
@@ -53,6 +55,15 @@ class OrganismFactory(factory.django.DjangoModelFactory):
     genus = "Testgenus"
     conservation_status = ConservationStatus.LEAST_CONCERN
     is_published = True
+
+    @classmethod
+    def _create(cls, model_class, *args, placed: bool = True, **kwargs):
+        """In the taxon tree, as the services put every organism, in one transaction (`placed=False`: not)."""
+        with transaction.atomic():
+            organism = super()._create(model_class, *args, **kwargs)
+            if placed:
+                place_in_tree([organism])
+        return organism
 
 
 class OrganismImageFactory(factory.django.DjangoModelFactory):

@@ -76,6 +76,3 @@ def test_organism_autocomplete_finds_names_with_special_case_mappings(typed):
     names = [o.common_name for o in selectors.organism_autocomplete(query=typed)]
     assert names[0] == "Straßenkatze"
 
-
-def test_upper_as_postgresql_keeps_length_changing_mappings():
-    assert selectors.upper_as_postgresql("straße ﬁsh ǰ é") == "STRAßE ﬁSH ǰ É"

@@ -46,6 +46,7 @@ PUBLIC_READS = {
     "organism-autocomplete",
     "taxon-list",
     "taxon-detail",
+    "taxon-autocomplete",
     "post-list",
     "post-detail",
     "subscription-confirm",
