@@ -75,4 +75,3 @@ def test_organism_autocomplete_finds_names_with_special_case_mappings(typed):
     OrganismFactory(common_name="Strasse pigeon", scientific_name="Columba livia urbana")
     names = [o.common_name for o in selectors.organism_autocomplete(query=typed)]
     assert names[0] == "Straßenkatze"
-
