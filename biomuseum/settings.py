@@ -201,6 +201,12 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The languages the catalogue answers common names in (BCP 47 tags, `lang` and Accept-Language choose among
+# them), and the one an organism's own `common_name` is written in, which every other falls back to.
+CATALOGUE_DEFAULT_LANGUAGE = env.str("CATALOGUE_DEFAULT_LANGUAGE", default="en")
+CATALOGUE_LANGUAGES = env.list(
+    "CATALOGUE_LANGUAGES", default=["en", "fr", "es", "de", "it", "nl", "pt", "pt-BR", "ja", "zh", "mi"]
+)
 
 # --- Static and media files ---
 STATIC_URL = "/static/"

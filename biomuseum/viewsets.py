@@ -35,6 +35,7 @@ class ContentViewSet(
     detail_serializer_class: type
     write_serializer_class: type
     list_params: type  # a QueryParamsSerializer
+    detail_params: type = DetailParams
 
     def get_throttles(self):
         return (
@@ -47,8 +48,14 @@ class ContentViewSet(
         return self.detail_serializer_class if self.action == "retrieve" else self.list_serializer_class
 
     def represent(self, serializer_class, instance, *, many: bool = False, fields: list[str] | None = None):
-        context = {**self.get_serializer_context(), "fields": fields}
-        return serializer_class(instance, many=many, context=context).data
+        records = list(instance) if many else [instance]
+        extra = self.representation_context(serializer_class, records)
+        context = {**self.get_serializer_context(), "fields": fields, **extra}
+        return serializer_class(records if many else instance, many=many, context=context).data
+
+    def representation_context(self, serializer_class, records: list) -> dict:
+        """What the representation of `records` needs besides the records (looked up once for them all)."""
+        return {}
 
     def detail_field_names(self) -> list[str]:
         return self.detail_serializer_class.Meta.fields
@@ -76,7 +83,7 @@ class ContentViewSet(
 
     @extend_schema(parameters=[DetailParams])
     def retrieve(self, request, *args, **kwargs):
-        params = DetailParams.parse(request.query_params)
+        params = self.detail_params.parse(request.query_params)
         fields = parse_field_list(params.get("fields"), self.detail_field_names())
         return Response(self.represent(self.detail_serializer_class, self.get_object(), fields=fields))
 

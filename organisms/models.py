@@ -1,7 +1,11 @@
+from contextlib import suppress
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
 from django.urls import reverse
 
+from biomuseum import languages
 from biomuseum.images import ProcessedImage
 from biomuseum.publicstate import PublicState
 from biomuseum.textfold import fold
@@ -88,7 +92,7 @@ class FoldedNameQuerySet(models.QuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
         for obj in objs:
-            obj.fold_name()
+            obj.normalize()
         return super().bulk_create(objs, *args, **kwargs)
 
 
@@ -106,13 +110,14 @@ class FoldedName(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        self.fold_name()
+        self.normalize()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and self.NAME_FIELD in update_fields:
             kwargs["update_fields"] = {*update_fields, "search_name"}
         super().save(*args, **kwargs)
 
-    def fold_name(self) -> None:
+    def normalize(self) -> None:
+        """What is derived from the written fields before every write, bulk ones included."""
         self.search_name = fold(getattr(self, self.NAME_FIELD))
 
 
@@ -177,12 +182,23 @@ class Taxon(FoldedName):
         return [int(part) for part in self.path.strip("/").split("/")[:-1] if part]
 
 
+def validate_language_tag(value: str) -> None:
+    try:
+        languages.canonical(value)
+    except languages.MalformedTag as error:
+        raise ValidationError(str(error)) from error
+
+
 class VernacularName(FoldedName):
     """A common name of a taxon in one language (a BCP 47 tag), optionally of one region."""
 
     taxon = models.ForeignKey(Taxon, on_delete=models.CASCADE, related_name="vernacular_names")
     name = models.CharField(max_length=200)
-    language = models.CharField(max_length=35, help_text="A BCP 47 language tag: en, pt-BR, zh-Hant.")
+    language = models.CharField(
+        max_length=languages.MAX_TAG_LENGTH,
+        validators=[validate_language_tag],
+        help_text="A BCP 47 language tag: en, pt-BR, zh-Hant.",
+    )
     region = models.CharField(max_length=100, blank=True)
     preferred = models.BooleanField(default=False, help_text="The name shown for this language.")
 
@@ -198,6 +214,12 @@ class VernacularName(FoldedName):
 
     def __str__(self) -> str:
         return f"{self.name} [{self.language}]"
+
+    def normalize(self) -> None:
+        """Also the language tag in its registered case (`pt-br` -> `pt-BR`): lookups compare tags exactly."""
+        super().normalize()
+        with suppress(languages.MalformedTag):  # full_clean() reports it; a bulk write keeps what it was given
+            self.language = languages.canonical(self.language)
 
 
 class OrganismQuerySet(models.QuerySet):

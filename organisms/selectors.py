@@ -3,10 +3,11 @@
 from django.db.models import Prefetch, QuerySet
 
 from biomuseum.images import ImageStatus
+from biomuseum.textfold import fold
 
 from . import related
 from . import search as names
-from .models import TAXONOMY_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus
+from .models import TAXONOMY_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
 
 TAXON_SUMMARY_FIELDS = ("id", "rank", "scientific_name", "authorship")
 LIST_FIELDS = (
@@ -17,6 +18,7 @@ LIST_FIELDS = (
     "kingdom",
     "class_name",
     "conservation_status",
+    "taxon_id",  # its common names in other languages
 )
 
 
@@ -50,6 +52,13 @@ def organism_detail_queryset(*, include_unpublished: bool = False) -> QuerySet:
     each."""
     queryset = Organism.objects.all() if include_unpublished else Organism.objects.published()
     return queryset.prefetch_related(_ready_images(), *related.prefetches())
+
+
+def organism_by_synonym(slug: str) -> Organism | None:
+    """The published organism of the accepted taxon a synonym leads to, the synonym named by its slug
+    (`felis-concolor` -> Puma concolor): slugs fold like names (hyphens are word breaks)."""
+    accepted = Taxon.objects.filter(status=TaxonomicStatus.SYNONYM, search_name=fold(slug)).values("accepted_id")
+    return Organism.objects.published().filter(taxon_id__in=accepted).only("slug").order_by("pk").first()
 
 
 def organism_autocomplete(*, query: str, limit: int = 10) -> list[Organism]:
@@ -100,3 +109,32 @@ def with_tree_facts(taxon: Taxon) -> Taxon:
         Organism.objects.published().filter(taxon__path__startswith=taxon.path).count() if taxon.path else 0
     )
     return taxon
+
+
+def vernacular_names(taxon_ids, languages: tuple[str, ...] | None = None) -> dict[int, list[VernacularName]]:
+    """The vernacular names of these taxa ({taxon id: names}), in `languages` only when given: one query."""
+    names = VernacularName.objects.filter(taxon_id__in=set(taxon_ids))
+    if languages is not None:
+        names = names.filter(language__in=languages)
+    by_taxon: dict[int, list[VernacularName]] = {}
+    for name in names.order_by("language", "-preferred", "name"):
+        by_taxon.setdefault(name.taxon_id, []).append(name)
+    return by_taxon
+
+
+def best_names(names: dict[int, list[VernacularName]], chain: tuple[str, ...]) -> dict[int, str]:
+    """Each taxon's name in the first language of `chain` it has one in, the preferred one first."""
+    order = {language: position for position, language in enumerate(chain)}
+    best = {}
+    for taxon_id, candidates in names.items():
+        ranked = sorted(
+            (order[name.language], not name.preferred, name.name) for name in candidates if name.language in order
+        )
+        if ranked:
+            best[taxon_id] = ranked[0][2]
+    return best
+
+
+def common_names(taxon_ids, chain: tuple[str, ...]) -> dict[int, str]:
+    """{taxon id: its common name along `chain`} (biomuseum.languages), for a page of records."""
+    return best_names(vernacular_names(taxon_ids, chain), chain) if taxon_ids else {}

@@ -1,8 +1,10 @@
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from biomuseum.queryparams import QueryParamsSerializer
+from biomuseum import languages
+from biomuseum.queryparams import DetailParams, QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin, media_url
 from biomuseum.slugs import UniqueSlugMixin
 
@@ -17,6 +19,25 @@ from .models import (
     VernacularName,
     public_name,
 )
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class CommonNameField(serializers.Field):
+    """The record's common name in the response's language (context["language"], see biomuseum.languages):
+    the best name along the language's fallback chain (`pt-BR`, `pt`, the default language) from
+    context["common_names"] ({taxon id: name}, filled by the view), else the scientific name. An organism's
+    own `common_name` is its name in the default language, so the default costs no lookup."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, record) -> str:
+        language = self.context.get("language")
+        names = self.context.get("common_names", {})
+        if isinstance(record, Organism):
+            own = record.common_name or record.scientific_name
+            return own if language is None or language.is_default else names.get(record.taxon_id) or own
+        return names.get(record.pk) or record.scientific_name
 
 
 class OrganismImageSerializer(ProcessedImageSerializer):
@@ -46,6 +67,7 @@ def thumbnail_of(image: OrganismImage | None, request=None) -> dict | None:
 class OrganismSummarySerializer(serializers.ModelSerializer):
     # An organism named and linked, wherever one is mentioned: a search suggestion, the species of a post.
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
+    common_name = CommonNameField()
 
     class Meta:
         model = Organism
@@ -75,6 +97,7 @@ class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
     """The lean list representation."""
 
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
+    common_name = CommonNameField()
     thumbnail = serializers.SerializerMethodField()
 
     class Meta:
@@ -100,6 +123,12 @@ class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         return thumbnail_of(images[0] if images else None, self.context.get("request"))
 
 
+class VernacularNameSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VernacularName
+        fields = ["name", "language", "region", "preferred"]
+
+
 TIMESTAMPS = ["created_at", "updated_at"]
 
 
@@ -112,6 +141,8 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
     """The rich detail representation."""
 
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
+    common_name = CommonNameField()
+    common_names = serializers.SerializerMethodField(help_text="Every vernacular name, with its language.")
     conservation_status_label = serializers.CharField(source="get_conservation_status_display", read_only=True)
     images = OrganismImageSerializer(many=True, read_only=True)
 
@@ -121,6 +152,7 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
             "slug",
             "url",
             *(name for field in CURATED_FIELDS for name in _with_label(public_name(field))),
+            "common_names",
             "images",
             *TIMESTAMPS,
         ]
@@ -139,6 +171,10 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         if field_name in ("class", "order"):
             return serializers.CharField, {"source": f"{field_name}_name", "read_only": True}
         return super().build_field(field_name, info, model_class, nested_depth)
+
+    def get_common_names(self, organism) -> VernacularNameSerializer(many=True):
+        names = self.context.get("vernacular_names", {}).get(organism.taxon_id, [])
+        return VernacularNameSerializer(names, many=True).data
 
 
 class OrganismWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.ModelSerializer):
@@ -163,7 +199,28 @@ class OrganismWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.Mod
         return super().build_field(field_name, info, model_class, nested_depth)
 
 
-class OrganismListParams(QueryParamsSerializer):
+class CatalogueParams(QueryParamsSerializer):
+    """The parameters every catalogue read takes: `lang`, besides `fields`."""
+
+    lang = serializers.CharField(
+        required=False,
+        max_length=languages.MAX_TAG_LENGTH,
+        help_text="A BCP 47 language tag (en, fr, pt-BR) for `common_name`: it falls back to the parent "
+        "language, then the site's default, then the scientific name. Without it, Accept-Language decides.",
+    )
+
+    def validate_lang(self, value: str) -> str:
+        try:
+            return languages.canonical(value)
+        except languages.MalformedTag as error:
+            raise serializers.ValidationError(str(error)) from error
+
+
+class CatalogueDetailParams(CatalogueParams, DetailParams):
+    pass
+
+
+class OrganismListParams(CatalogueParams):
     search = serializers.CharField(required=False, max_length=200, trim_whitespace=True)
     kingdom = serializers.CharField(required=False, max_length=80)
     phylum = serializers.CharField(required=False, max_length=80)
@@ -191,7 +248,7 @@ class OrganismListParams(QueryParamsSerializer):
         return codes
 
 
-class AutocompleteParams(QueryParamsSerializer):
+class AutocompleteParams(CatalogueParams):
     allow_pagination = False
     q = serializers.CharField(max_length=100, help_text="What the visitor has typed so far.")
 
@@ -231,10 +288,11 @@ class TaxonSummarySerializer(serializers.ModelSerializer):
     """A taxon named and linked: an ancestor, a child, a synonym, the accepted name of a synonym."""
 
     url = serializers.HyperlinkedIdentityField(view_name="taxon-detail", lookup_field="id")
+    common_name = CommonNameField()
 
     class Meta:
         model = Taxon
-        fields = ["id", "url", "rank", "scientific_name", "authorship"]
+        fields = ["id", "url", "rank", "scientific_name", "authorship", "common_name"]
 
 
 class TaxonListSerializer(SparseFieldsMixin, TaxonSummarySerializer):
@@ -242,12 +300,6 @@ class TaxonListSerializer(SparseFieldsMixin, TaxonSummarySerializer):
 
     class Meta(TaxonSummarySerializer.Meta):
         fields = [*TaxonSummarySerializer.Meta.fields, "status", "parent"]
-
-
-class VernacularNameSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = VernacularName
-        fields = ["name", "language", "region", "preferred"]
 
 
 class TaxonDetailSerializer(SparseFieldsMixin, TaxonSummarySerializer):
@@ -258,7 +310,9 @@ class TaxonDetailSerializer(SparseFieldsMixin, TaxonSummarySerializer):
     children_count = serializers.IntegerField(read_only=True)
     organism_count = serializers.IntegerField(read_only=True, help_text="Published organisms at any depth beneath.")
     synonyms = TaxonSummarySerializer(many=True, read_only=True)
-    vernacular_names = VernacularNameSerializer(many=True, read_only=True)
+    common_names = VernacularNameSerializer(
+        source="vernacular_names", many=True, read_only=True, help_text="Every vernacular name, with its language."
+    )
 
     class Meta(TaxonSummarySerializer.Meta):
         fields = [
@@ -271,7 +325,7 @@ class TaxonDetailSerializer(SparseFieldsMixin, TaxonSummarySerializer):
             "children_count",
             "organism_count",
             "synonyms",
-            "vernacular_names",
+            "common_names",
             "gbif_key",
             "inaturalist_id",
             "col_id",
@@ -295,7 +349,7 @@ class TaxonSuggestionSerializer(TaxonSummarySerializer):
         fields = [*TaxonSummarySerializer.Meta.fields, "matched_name"]
 
 
-class TaxonListParams(QueryParamsSerializer):
+class TaxonListParams(CatalogueParams):
     rank = serializers.ChoiceField(choices=TaxonRank.choices, required=False)
     parent = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False, help_text="A taxon's id.")
     q = serializers.CharField(

@@ -8,6 +8,7 @@ from django.db.models.functions import Concat, Substr
 
 from biomuseum import images
 from biomuseum.bulk import set_column
+from biomuseum.languages import default_language
 from biomuseum.pagecache import content_changed
 from biomuseum.slugs import unique_slug
 
@@ -190,14 +191,15 @@ def _lineage(organism: Organism) -> list[tuple[str, str]]:
 @transaction.atomic
 def place_in_tree(organisms) -> None:
     """Give each organism the taxon its rank fields and scientific name describe (creating the missing nodes),
-    and its common name as the taxon's preferred English name."""
+    and its common name as the taxon's preferred name in the site's default language (an organism's own
+    `common_name` is written in it: biomuseum.languages)."""
     organisms = list(organisms)
     lineages = [_lineage(organism) for organism in organisms]
     tree = _Tree({name for lineage in lineages for _, name in lineage})
     for organism, taxon in zip(organisms, tree.leaves(lineages), strict=True):
         organism.taxon = taxon
     set_column(Organism, "taxon", [(organism.taxon_id, organism.pk) for organism in organisms])
-    _prefer_names({organism.taxon_id: organism.common_name.strip() for organism in organisms}, "en")
+    _prefer_names({organism.taxon_id: organism.common_name.strip() for organism in organisms}, default_language())
     content_changed("organisms")  # bulk writes send no signals
 
 

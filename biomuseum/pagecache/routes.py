@@ -13,6 +13,7 @@ from django.dispatch import receiver
 from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
 
+from .. import languages
 from ..queryparams import PAGINATION_PARAMS, is_tracking_param
 
 ENTRY_FORMAT = 2  # part of every page key: a release that changes `Entry` never reads an older one
@@ -126,11 +127,30 @@ def page_key(route: Route, environ: dict) -> str | None:
     host = canonical_host(environ, scheme)
     if kept is None or host is None:
         return None
+    spoken = ""
+    if languages.LANG_PARAM in route.allowed:
+        kept, spoken = _in_language(kept, environ)
+        if kept is None:
+            return None
     query = urlencode(kept)
     if query != environ.get("QUERY_STRING", ""):
         environ["QUERY_STRING"] = query
     environ["HTTP_HOST"] = host
     kept.sort(key=lambda pair: pair[0])  # stable: repeated parameters keep their order
     # Pages hold absolute links, so the scheme and host are part of what was rendered.
-    raw = f"{scheme}://{host}{environ.get('PATH_INFO', '')}?{urlencode(kept)}"
+    raw = f"{scheme}://{host}{environ.get('PATH_INFO', '')}?{urlencode(kept)}#{spoken}"
     return f"pc:page:{ENTRY_FORMAT}:" + hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
+
+
+def _in_language(kept: list[tuple[str, str]], environ: dict) -> tuple[list[tuple[str, str]] | None, str]:
+    """The query with `lang` as the supported language it resolves to, and that language (from Accept-Language
+    when `lang` is absent): the key names the language the page speaks, never a raw header or tag, so any
+    number of spellings make one entry per supported language. (None, ""): a malformed `lang` (a 400)."""
+    given = dict(kept).get(languages.LANG_PARAM)
+    try:
+        language = languages.resolve(given, environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+    except languages.MalformedTag:
+        return None, ""
+    if given is not None:
+        kept = [(name, language.tag if name == languages.LANG_PARAM else value) for name, value in kept]
+    return kept, language.tag

@@ -1,7 +1,7 @@
 """Folded names (biomuseum.textfold) for search and autocomplete over every name of a taxon: its scientific
 name, its synonyms' and its vernacular names in every language, accent- and case-insensitively.
 
-Existing rows are folded in batches (one executemany per batch). On PostgreSQL three more indexes per table:
+Vernacular names' language tags are validated (BCP 47). Existing rows are folded in batches (one executemany per batch). On PostgreSQL three more indexes per table:
 `search_name COLLATE "C"`, which turns a prefix LIKE into a range read in order (see 0004); the words of
 the name (a `simple` tsvector), which finds word starts among 300,000 names in a millisecond however common
 the word; and trigrams, for the list's search anywhere in a name (`LIKE '%text%'`, see 0002).
@@ -12,6 +12,7 @@ folds the rows again, whichever way this one is written.
 
 from django.db import migrations, models
 
+import organisms.models
 from biomuseum.textfold import fold
 
 BATCH = 5000
@@ -70,6 +71,15 @@ class Migration(migrations.Migration):
             model_name="vernacularname",
             name="search_name",
             field=models.CharField(db_index=True, default="", editable=False, max_length=200),
+        ),
+        migrations.AlterField(
+            model_name="vernacularname",
+            name="language",
+            field=models.CharField(
+                help_text="A BCP 47 language tag: en, pt-BR, zh-Hant.",
+                max_length=35,
+                validators=[organisms.models.validate_language_tag],
+            ),
         ),
         migrations.RunPython(fold_existing, migrations.RunPython.noop),
         migrations.RunPython(create_indexes, drop_indexes),

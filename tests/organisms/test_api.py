@@ -137,8 +137,9 @@ def test_organism_detail_shows_images_and_published_related_posts(api_client):
         post.related_organisms.add(organism)
     with CaptureQueriesContext(connection) as queries:
         body = api_client.get(detail_url(organism.slug)).json()
-    assert len(queries) == 3
+    assert len(queries) == 4  # the organism, its images, its posts, its vernacular names
     assert [post["title"] for post in body["related_posts"]] == ["Seen"]
+    assert body["common_names"] == [{"name": organism.common_name, "language": "en", "region": "", "preferred": True}]
     image = body["images"][0]
     assert image["alt_text"] == "Portrait"
     assert image["srcset"]["webp"] == (

@@ -124,3 +124,12 @@ def test_autocomplete_with_nothing_to_match_is_empty_or_a_400(client, catalogue,
         assert response.json()["results"] == []
     else:
         assert "q" in response.json()["error"]["fields"]
+
+
+def test_a_synonyms_slug_redirects_to_the_accepted_record(client, catalogue):
+    response = client.get("/api/v1/organisms/felis-concolor/", {"lang": "es"})
+    assert response.status_code == 301
+    assert response["Location"] == f"/api/v1/organisms/{catalogue['puma'].slug}/?lang=es"
+    assert client.get(response["Location"]).json()["common_name"] == "Pumá"
+    assert client.get("/api/v1/organisms/felis-nonexistens/").status_code == 404
+    assert client.get("/api/v1/organisms/neofelis-nebulosa/").status_code == 404  # unpublished stays hidden

@@ -69,7 +69,7 @@ def test_taxon_detail_has_its_breadcrumb_children_counts_synonyms_and_names(clie
     assert [child["scientific_name"] for child in children] == ["Panthera", "Puma"]
     puma = client.get(f"{TAXA}{cats['puma'].taxon_id}/").json()
     assert [synonym["scientific_name"] for synonym in puma["synonyms"]] == ["Felis concolor"]
-    assert {(name["name"], name["language"]) for name in puma["vernacular_names"]} == {("Cougar", "en"), ("Puma", "es")}
+    assert {(name["name"], name["language"]) for name in puma["common_names"]} == {("Cougar", "en"), ("Puma", "es")}
     assert puma["organism_count"] == 1
 
 
