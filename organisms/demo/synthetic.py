@@ -1,16 +1,11 @@
-"""Demo and benchmark species: the real catalogue shipped in demo_data/, and synthetic bulk records."""
+"""Synthetic bulk records for load testing."""
 
-import json
 import random
-from pathlib import Path
 
-from django.db import transaction
 from django.utils.text import slugify
 
-from .models import CURATED_FIELDS, Organism, public_name
-from .services import place_in_tree
-
-ORGANISMS_FILE = Path(__file__).resolve().parent / "demo_data" / "organisms.json"
+from ..models import Organism
+from .taxonomy import place_unplaced
 
 SYNTHETIC_LINEAGES = [
     ("Animalia", "Chordata", "Mammalia", "Rodentia", "Muridae"),
@@ -76,27 +71,6 @@ def _latinish(number: int) -> str:
             return "".join(letters)
 
 
-@transaction.atomic
-def load_organisms() -> int:
-    """The real species; running it again changes nothing. Returns how many were created."""
-    created_organisms = 0
-    for record in json.loads(ORGANISMS_FILE.read_text()):
-        fields = {name: record[public_name(name)] for name in CURATED_FIELDS if name != "scientific_name"}
-        _, created = Organism.objects.get_or_create(
-            scientific_name=record["scientific_name"],
-            defaults={**fields, "is_published": True, "slug": slugify(record["scientific_name"])},
-        )
-        created_organisms += created
-    _place(Organism.objects.filter(taxon__isnull=True))
-    return created_organisms
-
-
-def _place(organisms, batch_size: int = 2000) -> None:
-    """Records loaded in bulk (no service call) into the taxon tree, a batch at a time."""
-    while batch := list(organisms.order_by("pk")[:batch_size]):
-        place_in_tree(batch)
-
-
 def synthetic_organisms(count: int, batch_size: int = 5000) -> int:
     """`count` generated records with unique names; already present ones are left alone."""
     rng = random.Random(20261123)
@@ -128,5 +102,5 @@ def synthetic_organisms(count: int, batch_size: int = 5000) -> int:
                 )
             )
         Organism.objects.bulk_create(batch, ignore_conflicts=True)
-    _place(synthetic.filter(taxon__isnull=True))
+    place_unplaced(synthetic)
     return synthetic.count() - existing
