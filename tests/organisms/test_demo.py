@@ -1,10 +1,13 @@
+import itertools
 import re
+import statistics
 from collections import Counter, defaultdict
 
 import pytest
 
-from organisms.demo import load_organisms, synthetic_organisms
+from organisms.demo import delete_synthetic_organisms, load_organisms, synthetic_organisms
 from organisms.demo.catalogue import demo_records, demo_taxonomy
+from organisms.demo.synthetic import MAX_GENUS_SIZE, SYNTHETIC_PREFIX, synthetic_plan
 from organisms.models import Organism, Taxon, TaxonomicStatus, VernacularName
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +149,64 @@ def test_synthetic_organisms_tops_up_to_the_target():
     assert synthetic_organisms(30) == 30
     assert synthetic_organisms(40) == 10
     assert Organism.objects.filter(slug__startswith="synthetic-").count() == 40
+
+
+def test_synthetic_organisms_make_a_tree_of_realistic_shape():
+    synthetic_organisms(600)
+
+    organisms = Organism.objects.filter(slug__startswith=SYNTHETIC_PREFIX).select_related("taxon__parent")
+    assert organisms.count() == 600
+    assert organisms.values("kingdom").distinct().count() >= 3
+    assert organisms.values("family").distinct().count() >= 20
+    genus_sizes = Counter(organism.taxon.parent.pk for organism in organisms)
+    assert all(1 <= size <= MAX_GENUS_SIZE for size in genus_sizes.values())
+    assert min(genus_sizes.values()) == 1 and max(genus_sizes.values()) >= 20  # a long tail, not 40 apiece
+    for organism in organisms:
+        names = list(organism.taxon.vernacular_names.all())
+        assert 2 <= len(names) <= 4
+        assert len({name.language for name in names}) == len(names) and all(name.preferred for name in names)
+        assert next(name.name for name in names if name.language == "en") == organism.common_name
+    synonyms = Taxon.objects.filter(status=TaxonomicStatus.SYNONYM, accepted__organisms__in=organisms)
+    assert 0 < synonyms.count() < 60
+    assert not synonyms.exclude(parent=None, path="", depth=0).exists()
+
+
+def test_synthetic_organisms_a_second_time_change_nothing():
+    synthetic_organisms(600)
+    before = taxonomy_snapshot()
+
+    assert synthetic_organisms(600) == 0
+
+    assert taxonomy_snapshot() == before
+
+
+def test_synthetic_organisms_grown_in_steps_are_the_plan_in_one():
+    synthetic_organisms(250)
+    synthetic_organisms(600)
+
+    plan = list(itertools.islice(synthetic_plan(), 600))
+    organisms = Organism.objects.filter(slug__startswith=SYNTHETIC_PREFIX)
+    assert sorted(organisms.values_list("scientific_name", "family")) == sorted(
+        (species.scientific_name, species.family) for species in plan
+    )
+    stored = VernacularName.objects.filter(taxon__organisms__in=organisms).exclude(language="en")
+    assert sorted(stored.values_list("taxon__scientific_name", "language", "name")) == sorted(
+        (species.scientific_name, name.language, name.name) for species in plan for name in species.names(0)
+    )
+
+
+def test_the_synthetic_plan_has_genera_of_1_to_50_species_mostly_small():
+    genera = Counter(species.genus for species in itertools.islice(synthetic_plan(), 20_000))
+
+    assert min(genera.values()) == 1 and max(genera.values()) == MAX_GENUS_SIZE
+    assert statistics.median(genera.values()) <= 3
+
+
+def test_delete_synthetic_organisms_leaves_the_demo_catalogue_as_it_was():
+    load_organisms()
+    demo_only = taxonomy_snapshot()
+    synthetic_organisms(600)
+
+    assert delete_synthetic_organisms() == 600
+
+    assert taxonomy_snapshot() == demo_only
