@@ -6,12 +6,26 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from organisms.demo import SYNTHETIC_LINEAGES
 from organisms.models import Organism, Taxon, VernacularName
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 ROWS = 100_000
+LINEAGES = [
+    ("Animalia", "Chordata", "Mammalia", "Rodentia", "Muridae"),
+    ("Animalia", "Chordata", "Aves", "Passeriformes", "Fringillidae"),
+    ("Animalia", "Chordata", "Reptilia", "Squamata", "Lacertidae"),
+    ("Animalia", "Chordata", "Amphibia", "Anura", "Hylidae"),
+    ("Animalia", "Chordata", "Actinopterygii", "Cypriniformes", "Cyprinidae"),
+    ("Animalia", "Arthropoda", "Insecta", "Coleoptera", "Carabidae"),
+    ("Animalia", "Arthropoda", "Insecta", "Lepidoptera", "Nymphalidae"),
+    ("Animalia", "Mollusca", "Gastropoda", "Stylommatophora", "Helicidae"),
+    ("Plantae", "Tracheophyta", "Magnoliopsida", "Asterales", "Asteraceae"),
+    ("Plantae", "Tracheophyta", "Liliopsida", "Asparagales", "Orchidaceae"),
+    ("Plantae", "Bryophyta", "Bryopsida", "Hypnales", "Hypnaceae"),
+    ("Fungi", "Basidiomycota", "Agaricomycetes", "Agaricales", "Agaricaceae"),
+    ("Fungi", "Ascomycota", "Lecanoromycetes", "Lecanorales", "Parmeliaceae"),
+]
 
 
 def migrate(target: str | None) -> None:
@@ -27,7 +41,7 @@ def insert_rows(count: int) -> None:
     now = timezone.now()
     rows = []
     for index in range(count):
-        kingdom, phylum, class_name, order_name, family = SYNTHETIC_LINEAGES[index % len(SYNTHETIC_LINEAGES)]
+        kingdom, phylum, class_name, order_name, family = LINEAGES[index % len(LINEAGES)]
         genus = f"Genus{index // 40}"
         name = f"{genus} species{index}"
         rows.append((f"s-{index}", f"Common {index}", name, kingdom, phylum, class_name, order_name, family, genus,
