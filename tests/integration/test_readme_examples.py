@@ -43,3 +43,8 @@ def test_readme_api_examples_run_in_order_on_a_fresh_server(tmp_path):
     statuses = result.stdout.split()
     names_and_languages = ["200"] * 4 + ["301", "200"]  # the synonym's slug redirects
     assert statuses == ["200"] * 5 + names_and_languages + ["200"] * 3 + ["201", "200"], result.stdout
+    # What the prose around the examples says they show, on the demo data.
+    assert '"matched_name":{"name":"Uncia uncia","kind":"synonym","language":null}' in result.stderr
+    assert "Location: /api/v1/organisms/panthera-uncia/" in result.stderr
+    assert '"common_name":"Schneeleopard"' in result.stderr  # Accept-Language: de-CH, de
+    assert '"scientific_name":"Strigops habroptilus"' in result.stderr  # kakapo finds Kākāpō
