@@ -17,8 +17,9 @@ PREFERRED_DETAIL = "/api/v1/organisms/panthera-uncia/"  # a real species with re
 DEEP_ROWS = 50_000
 WALK_PAGE_SIZE = 100
 
-# What visitors type: common and rare words, names with numbers, no match at all.
-SEARCHES = ["leopard", "shrew", "spotted orchid", "panthera", "beetle 4242", "lichen", "ursus", "wolf"]
+# What visitors type: common and rare words, names with numbers, no match at all (organisms/demo/synthetic.py
+# names species "Spotted beetle 4264"; "wolf" is only in a vernacular name, "Tasmanian wolf").
+SEARCHES = ["leopard", "shrew", "spotted orchid", "panthera", "beetle 4264", "lichen", "ursus", "wolf", "unicorn"]
 AUTOCOMPLETES = ["pa", "pan", "panth", "les", "lesser sh", "orc", "bu", "snow", "ka", "gre"]
 # Headers that belong to one connection or one moment, not to the response a reference should replay.
 UNCAPTURED_HEADERS = {"connection", "date", "keep-alive", "server", "transfer-encoding"}
