@@ -333,19 +333,24 @@ def describe_machine_line(machine: dict) -> str:
 
 
 def git_commit() -> str | None:
-    """The checked-out commit, read from .git without running git."""
+    """The checked-out commit, read from .git without running git (in a worktree too, where .git is a file
+    naming the worktree's own directory, and branches live in the repository's)."""
     git = ROOT / ".git"
+    if git.is_file():
+        git = Path(git.read_text().strip().removeprefix("gitdir:").strip())
     head = (git / "HEAD").read_text().strip() if (git / "HEAD").exists() else ""
     if not head.startswith("ref: "):
         return head or None
     ref = head.removeprefix("ref: ")
-    if (git / ref).exists():
-        return (git / ref).read_text().strip()
-    packed = git / "packed-refs"
-    if packed.exists():
-        for line in packed.read_text().splitlines():
-            if line.endswith(f" {ref}"):
-                return line.split()[0]
+    common = (git / (git / "commondir").read_text().strip()).resolve() if (git / "commondir").exists() else git
+    for directory in dict.fromkeys([git, common]):
+        if (directory / ref).exists():
+            return (directory / ref).read_text().strip()
+        packed = directory / "packed-refs"
+        if packed.exists():
+            for line in packed.read_text().splitlines():
+                if line.endswith(f" {ref}"):
+                    return line.split()[0]
     return None
 
 
