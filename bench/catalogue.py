@@ -13,12 +13,14 @@ HEALTH = "/ops/health/"
 READY = "/ops/ready/"
 LIST = "/api/v1/organisms/"
 POSTS = "/api/v1/posts/"
+TAXA = "/api/v1/taxa/"
 PREFERRED_DETAIL = "/api/v1/organisms/panthera-uncia/"  # a real species with related posts
 DEEP_ROWS = 50_000
 WALK_PAGE_SIZE = 100
 
-# What visitors type: common and rare words, names with numbers, no match at all.
-SEARCHES = ["leopard", "shrew", "spotted orchid", "panthera", "beetle 4242", "lichen", "ursus", "wolf"]
+# What visitors type: common and rare words, names with numbers, no match at all (organisms/demo/synthetic.py
+# names species "Spotted beetle 4264"; "wolf" is only in a vernacular name, "Tasmanian wolf").
+SEARCHES = ["leopard", "shrew", "spotted orchid", "panthera", "beetle 4264", "lichen", "ursus", "wolf", "unicorn"]
 AUTOCOMPLETES = ["pa", "pan", "panth", "les", "lesser sh", "orc", "bu", "snow", "ka", "gre"]
 # Headers that belong to one connection or one moment, not to the response a reference should replay.
 UNCAPTURED_HEADERS = {"connection", "date", "keep-alive", "server", "transfer-encoding"}
@@ -32,6 +34,9 @@ class Catalogue:
     mixed: list[str]
     searches: list[str]
     autocompletes: list[str]
+    taxa: dict[str, dict]  # rank -> the taxon chosen for the ?taxon= rows: id, name, published organisms
+    taxon_filters: dict[str, str]  # rank -> the organism list filtered by that taxon
+    taxon_details: list[str]  # a genus's page and one of its species'
     walk_seconds: float
 
     @property
@@ -42,7 +47,8 @@ class Catalogue:
     @property
     def memory_mix(self) -> list[str]:
         """Cached and uncached reads, many distinct URLs: what a leak would show on."""
-        mix = [*self.mixed, self.deep, *self.searches, *self.autocompletes]
+        mix = [*self.mixed, self.deep, *self.searches, *self.autocompletes, *self.taxon_filters.values()]
+        mix += self.taxon_details
         return list(dict.fromkeys(mix))
 
     def as_dict(self) -> dict:
@@ -50,7 +56,8 @@ class Catalogue:
 
 
 def discover(port: int, time_limit: float = 300.0) -> Catalogue:
-    """Follows the API's own links, as a client would: slugs from the first page, a cursor 50,000 rows deep."""
+    """Follows the API's own links, as a client would: slugs from the first page, a cursor 50,000 rows deep,
+    and the taxa to filter by."""
     probe = HEALTH if http_get(port, READY).status == 404 else READY  # a 503 may only mean "not warm yet"
     client = KeepAliveClient(port)
     try:
@@ -71,6 +78,9 @@ def discover(port: int, time_limit: float = 300.0) -> Catalogue:
         if client.get(deep)[0] != 200:
             raise RuntimeError(f"the deep page {deep} does not answer 200")
         details = [f"{LIST}{slug}/" for slug in slugs[1:5]]
+        taxa = {rank: _largest_taxon(client, rank) for rank in ("kingdom", "family", "genus")}
+        species = _json(client, f"{TAXA}?{urlencode({'parent': taxa['genus']['id'], 'rank': 'species'})}")
+        taxon_details = [f"{TAXA}{taxa['genus']['id']}/", f"{TAXA}{species['results'][0]['id']}/"]
     finally:
         client.close()
     mixed = [
@@ -90,8 +100,22 @@ def discover(port: int, time_limit: float = 300.0) -> Catalogue:
         mixed=mixed,
         searches=[f"{LIST}?{urlencode({'search': term})}" for term in SEARCHES],
         autocompletes=[f"{LIST}autocomplete/?{urlencode({'q': prefix})}" for prefix in AUTOCOMPLETES],
+        taxa=taxa,
+        taxon_filters={rank: f"{LIST}?{urlencode({'taxon': taxon['id']})}" for rank, taxon in taxa.items()},
+        taxon_details=taxon_details,
         walk_seconds=walk_seconds,
     )
+
+
+def _largest_taxon(client: KeepAliveClient, rank: str) -> dict:
+    """Of the first page of taxa of `rank` (up to 100, by name), the one with the most published organisms
+    beneath it, as its detail page counts them: the heaviest `?taxon=` filter a visitor is likely to meet."""
+    listed = _json(client, f"{TAXA}?{urlencode({'rank': rank, 'page_size': 100})}")["results"]
+    counted = [_json(client, f"{TAXA}{taxon['id']}/") for taxon in listed]
+    largest = max(counted, key=lambda taxon: taxon["organism_count"])
+    if not largest["organism_count"]:
+        raise RuntimeError(f"no {rank} among the first {len(listed)} has a published organism: is the tree built?")
+    return {"id": largest["id"], "name": largest["scientific_name"], "organisms": largest["organism_count"]}
 
 
 def capture(port: int, targets: list[str], path: Path) -> tuple[dict[str, tuple[str, bytes]], dict[str, str]]:

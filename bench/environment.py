@@ -211,13 +211,27 @@ def prepare_application(env: dict[str, str]) -> dict:
     manage(env, "migrate", "--noinput", "-v0")
     manage(env, "collectstatic", "--noinput", "-v0")
     counts = _synthetic_counts(env)
-    seeded = counts["synthetic_organisms"] >= ORGANISMS and counts["synthetic_posts"] >= POSTS
+    outdated = _seeded_with_an_earlier_shape(counts)
+    seeded = counts["synthetic_organisms"] >= ORGANISMS and counts["synthetic_posts"] >= POSTS and not outdated
     if not seeded:
+        replace = ["--replace-synthetic"] if outdated else []
+        if outdated:
+            print(
+                f"  the {counts['synthetic_organisms']:,} synthetic organisms have {counts['synthetic_names']:,}"
+                " vernacular names: an earlier shape, replaced",
+                flush=True,
+            )
         print(f"  seeding {ORGANISMS:,} organisms and {POSTS:,} posts (once; later runs reuse them)", flush=True)
-        manage(env, "seed_demo", "--organisms", str(ORGANISMS), "--posts", str(POSTS), "-v0")
+        manage(env, "seed_demo", "--organisms", str(ORGANISMS), "--posts", str(POSTS), *replace, "-v0")
         counts = _synthetic_counts(env)
     manage(env, "shell", "-c", MAINTENANCE_SCRIPT)
-    return {**counts, "already_seeded": seeded}
+    return {**counts, "already_seeded": seeded, "replaced_earlier_shape": outdated}
+
+
+def _seeded_with_an_earlier_shape(counts: dict[str, int]) -> bool:
+    """Synthetic species now have 2 to 4 vernacular names each; the records of an earlier version had only the
+    English one (or no tree at all), and would be measured as a different catalogue."""
+    return counts["synthetic_organisms"] > 0 and counts["synthetic_names"] < 2 * counts["synthetic_organisms"]
 
 
 # The state a maintained database is in: fresh planner statistics and, on PostgreSQL, vacuumed tables. A bulk
@@ -233,10 +247,11 @@ with connection.cursor() as cursor:
 COUNT_SCRIPT = """
 import json
 from blogs.models import Post
-from organisms.models import Organism
+from organisms.models import Organism, VernacularName
 print(json.dumps({
     "organisms": Organism.objects.count(),
     "synthetic_organisms": Organism.objects.filter(slug__startswith="synthetic-").count(),
+    "synthetic_names": VernacularName.objects.filter(taxon__organisms__slug__startswith="synthetic-").count(),
     "posts": Post.objects.count(),
     "synthetic_posts": Post.objects.filter(slug__startswith="synthetic-post-").count(),
 }))
@@ -318,19 +333,24 @@ def describe_machine_line(machine: dict) -> str:
 
 
 def git_commit() -> str | None:
-    """The checked-out commit, read from .git without running git."""
+    """The checked-out commit, read from .git without running git (in a worktree too, where .git is a file
+    naming the worktree's own directory, and branches live in the repository's)."""
     git = ROOT / ".git"
+    if git.is_file():
+        git = Path(git.read_text().strip().removeprefix("gitdir:").strip())
     head = (git / "HEAD").read_text().strip() if (git / "HEAD").exists() else ""
     if not head.startswith("ref: "):
         return head or None
     ref = head.removeprefix("ref: ")
-    if (git / ref).exists():
-        return (git / ref).read_text().strip()
-    packed = git / "packed-refs"
-    if packed.exists():
-        for line in packed.read_text().splitlines():
-            if line.endswith(f" {ref}"):
-                return line.split()[0]
+    common = (git / (git / "commondir").read_text().strip()).resolve() if (git / "commondir").exists() else git
+    for directory in dict.fromkeys([git, common]):
+        if (directory / ref).exists():
+            return (directory / ref).read_text().strip()
+        packed = directory / "packed-refs"
+        if packed.exists():
+            for line in packed.read_text().splitlines():
+                if line.endswith(f" {ref}"):
+                    return line.split()[0]
     return None
 
 

@@ -141,23 +141,29 @@ def _judge_crowd(app: dict) -> dict:
     return {"target": "0 socket errors, 0 non-2xx, p99 < 1 s", "met": met, "figure": figure}
 
 
+TAXON_RANKS = ("kingdom", "family", "genus")
+
+
 def run_latency(
     server: Server, catalogue: Catalogue, profile: Profile, empty_cache: Callable[[], object] | None, say
 ) -> list[dict]:
     """Concurrency 1, the page cache emptied before every request: what a miss costs.
 
-    The four groups take turns request by request, so the deep page and the first page share the same noise.
+    The groups take turns request by request, so the deep page and the first page, or a kingdom and a genus,
+    share the same noise.
     """
     groups = {
         "first": [LIST],
         "deep": [catalogue.deep],
         "search": catalogue.searches,
         "autocomplete": catalogue.autocompletes,
+        **{f"taxon_{rank}": [catalogue.taxon_filters[rank]] for rank in TAXON_RANKS},
+        "taxon_detail": catalogue.taxon_details,
     }
     measure_latency(server.port, groups, samples=5, before_each=empty_cache, time_limit=60)  # warm-up
     cpu_before = noise.sample()
     measured = measure_latency(
-        server.port, groups, samples=profile.latency_samples, before_each=empty_cache, time_limit=300
+        server.port, groups, samples=profile.latency_samples, before_each=empty_cache, time_limit=600
     )
     cpu = noise.cpu_split(cpu_before, noise.sample(), server.process.pid)
     for result in measured.values():
@@ -187,6 +193,29 @@ def run_latency(
         title = f"uncached {key} on 100k organisms, c1"
         judged = ("p50 < 20 ms", p50 < 20, f"p50 {p50:.1f} ms")
         records.append(_latency_record(key, title, measured, groups, setup, judged=judged))
+    records += _taxon_records(catalogue, measured, groups, setup)
+    return records
+
+
+def _taxon_records(catalogue: Catalogue, measured: dict[str, dict], groups: dict, setup: dict) -> list[dict]:
+    """The organism list under a kingdom, a family and a genus (a kingdom's thousands of taxa should cost about
+    what a genus's few do), and a taxon's page."""
+    records = []
+    genus_p50 = measured["taxon_genus"]["p50_ms"]
+    for rank in TAXON_RANKS:
+        key, taxon = f"taxon_{rank}", catalogue.taxa[rank]
+        p50 = measured[key]["p50_ms"]
+        title = f"uncached list `?taxon=` {rank} ({taxon['name']}, {taxon['organisms']:,} organisms), c1"
+        judged = ("p50 < 20 ms", p50 < 20, f"p50 {p50:.1f} ms")
+        if rank == "kingdom":
+            ratio = p50 / genus_p50 if genus_p50 else float("inf")
+            judged = ("p50 < 20 ms and <= 1.5x genus", p50 < 20 and ratio <= 1.5,
+                      f"p50 {p50:.1f} ms, {ratio:.2f}x the genus's p50")  # fmt: skip
+        records.append(_latency_record(key, title, measured, groups, setup, judged=judged))
+    p50 = measured["taxon_detail"]["p50_ms"]
+    title = f"uncached taxon detail (genus {catalogue.taxa['genus']['name']} and one of its species), c1"
+    records.append(_latency_record("taxon_detail", title, measured, groups, setup,
+                                   judged=("p50 < 20 ms", p50 < 20, f"p50 {p50:.1f} ms")))  # fmt: skip
     return records
 
 

@@ -189,8 +189,7 @@ class SyntheticSpecies:
     def names(self, taxon_id: int) -> list[Name]:
         """Its names besides the English common name (which place_in_tree gives the taxon)."""
         nouns = self.order.nouns
-        return [Name(taxon_id, language, _vernacular(language, nouns[language], self.person)) for language in
-                self.languages]  # fmt: skip
+        return [Name(taxon_id, lang, _vernacular(lang, nouns[lang], self.person)) for lang in self.languages]
 
     def synonyms(self, taxon_id: int) -> list[Synonym]:
         return [Synonym(taxon_id, f"{self.synonym_genus} {self.epithet}")] if self.synonym_genus else []
