@@ -8,12 +8,32 @@ from django.db.models import QuerySet
 from biomuseum import images
 from biomuseum.slugs import unique_slug
 
-from ..models import CURATED_FIELDS, FIELD_RANKS, Organism, OrganismImage
-from .taxa import TAXON_FIELDS, place_in_tree, taxon_create, taxon_move, taxon_update, validate_parent
+from ..models import CURATED_FIELDS, FIELD_RANKS, Organism, OrganismImage, Taxon
+from .lineage import (
+    FIELDS_FROM_THE_TAXON,
+    FROM_THE_TAXON,
+    file_under,
+    refuse_fields_from_the_taxon,
+    tree_fields,
+    validate_organism_taxon,
+)
+from .taxa import (
+    TAXON_FIELDS,
+    place_in_tree,
+    prefer_common_names,
+    taxon_create,
+    taxon_move,
+    taxon_update,
+    validate_parent,
+    validate_taxon_change,
+)
 
-# The tree's writes are in .taxa; callers find every write of the catalogue here.
+# The tree's writes are in .taxa, the copy of an organism's lineage on its row in .lineage; callers find every
+# write of the catalogue, and the rules forms show first, here.
 __all__ = [
     "EDITABLE_FIELDS",
+    "FIELDS_FROM_THE_TAXON",
+    "FROM_THE_TAXON",
     "TAXON_FIELDS",
     "organism_create",
     "organism_delete",
@@ -26,7 +46,10 @@ __all__ = [
     "taxon_create",
     "taxon_move",
     "taxon_update",
+    "tree_fields",
+    "validate_organism_taxon",
     "validate_parent",
+    "validate_taxon_change",
 ]
 
 EDITABLE_FIELDS = (*CURATED_FIELDS, "is_published")
@@ -39,32 +62,54 @@ def _derive_genus(organism: Organism) -> None:
 
 
 @transaction.atomic
-def organism_create(*, user: AbstractBaseUser | None, slug: str = "", **fields) -> Organism:
-    """A new species record; the slug follows the scientific name unless one is given."""
+def organism_create(*, user: AbstractBaseUser | None, slug: str = "", taxon: Taxon | None = None, **fields) -> Organism:
+    """A new species record, filed under `taxon` (its scientific name and ranks come with it) or, without one,
+    placed in the tree by the ranks and scientific name given; the slug follows the scientific name unless one
+    is given."""
+    if taxon is not None:
+        refuse_fields_from_the_taxon(fields)
     organism = Organism(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
-    _derive_genus(organism)
+    _name_and_rank(organism, taxon)
     organism.slug = slug or unique_slug(Organism, organism.scientific_name)
     organism.full_clean()
     organism.save()
-    place_in_tree([organism])
+    if taxon is not None:
+        prefer_common_names([organism])
+    else:
+        place_in_tree([organism])
     return organism
 
 
 @transaction.atomic
-def organism_update(*, organism: Organism, user: AbstractBaseUser | None, **fields) -> Organism:
-    """Change the curator-owned fields named; everything else stays as it was. A record deleted meanwhile
-    stays deleted (DoesNotExist: a 404 through the API), never written back."""
+def organism_update(
+    *, organism: Organism, user: AbstractBaseUser | None, taxon: Taxon | None = None, **fields
+) -> Organism:
+    """Change the curator-owned fields named; everything else stays as it was. A `taxon` brings its scientific
+    name and ranks; new ranks or a new scientific name without one place the record in the tree as they say. A
+    record deleted meanwhile stays deleted (DoesNotExist: a 404 through the API), never written back."""
     if not Organism.objects.select_for_update().filter(pk=organism.pk).exists():
         raise Organism.DoesNotExist("This organism no longer exists.")
+    if taxon is not None:
+        refuse_fields_from_the_taxon(fields)
     for name, value in fields.items():
         if name in EDITABLE_FIELDS or name == "slug":
             setattr(organism, name, value)
-    _derive_genus(organism)
+    _name_and_rank(organism, taxon)
     organism.full_clean()
     organism.save(force_update=True)
-    if {"common_name", "scientific_name", *FIELD_RANKS} & set(fields):
+    if taxon is not None:
+        prefer_common_names([organism])
+    elif {"common_name", "scientific_name", *FIELD_RANKS} & set(fields):
         place_in_tree([organism])
     return organism
+
+
+def _name_and_rank(organism: Organism, taxon: Taxon | None) -> None:
+    """From the taxon when there is one; otherwise as given, the genus read from a binomial if left out."""
+    if taxon is not None:
+        file_under(organism, taxon)
+    else:
+        _derive_genus(organism)
 
 
 @transaction.atomic
