@@ -52,7 +52,7 @@ __all__ = [
     "validate_taxon_change",
 ]
 
-EDITABLE_FIELDS = (*CURATED_FIELDS, "is_published")
+EDITABLE_FIELDS = (*CURATED_FIELDS, "is_published", "taxon")
 
 
 def _derive_genus(organism: Organism) -> None:
