@@ -6,6 +6,7 @@ the copy equal to the tree, in bulk, inside the transaction that changed the tre
 """
 
 from collections import Counter, defaultdict
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -41,15 +42,11 @@ def validate_organism_taxon(taxon: Taxon, *, organism: Organism | None = None) -
     not be the tree's; without a kingdom above it, it could not be saved."""
     if taxon.status != TaxonomicStatus.ACCEPTED:
         accepted = taxon.accepted
-        raise ValidationError(
-            {"taxon": f"{taxon.scientific_name} is a synonym of {accepted.scientific_name} (taxon {accepted.pk}): "
-                      "file the organism under the accepted name."}
-        )  # fmt: skip
+        synonym = f"{taxon.scientific_name} is a synonym of {accepted.scientific_name} (taxon {accepted.pk})"
+        raise ValidationError({"taxon": f"{synonym}: file the organism under the accepted name."})
     if taxon.rank not in ORGANISM_RANKS:
-        raise ValidationError(
-            {"taxon": f"{taxon.scientific_name} is a {taxon.rank}: an organism belongs to a species, subspecies "
-                      "or variety."}
-        )  # fmt: skip
+        too_high = f"{taxon.scientific_name} is a {taxon.rank}"
+        raise ValidationError({"taxon": f"{too_high}: an organism belongs to a species, subspecies or variety."})
     if not Taxon.objects.filter(pk__in=taxon.ancestor_ids, rank=TaxonRank.KINGDOM).exists():
         raise ValidationError({"taxon": f"{taxon.scientific_name} has no kingdom above it in the tree."})
     namesakes = Organism.objects.filter(scientific_name=taxon.scientific_name)
@@ -95,10 +92,11 @@ def copy_from_the_tree(organisms: list[Organism]) -> None:
     _write_new_values(takers, now)
 
 
-def _write_new_values(takers: dict[tuple[tuple[str, str], ...], list[int]], now) -> None:
+def _write_new_values(takers: dict[tuple[tuple[str, str], ...], list[int]], now: datetime) -> None:
     """Organisms taking the same new values (all those beneath a moved or renamed taxon) in one UPDATE; the
-    others one executemany per set of columns. Each row is written once: a write of a row updates every one
-    of the table's twenty indexes, and an UPDATE a row costs PostgreSQL a parse and a plan each."""
+    others one executemany per set of columns. Each row is written once, as a new version of a row updates
+    all twenty of the table's indexes; and one statement for many rows, as PostgreSQL parses and plans each
+    statement of an executemany on its own."""
     one_each: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
     for values, ids in takers.items():
         if len(ids) > 1:
@@ -112,7 +110,7 @@ def _write_new_values(takers: dict[tuple[tuple[str, str], ...], list[int]], now)
 
 def copy_into_organisms_beneath(path: str) -> None:
     """After a move, a rename or a new rank: every organism at or beneath the taxon at `path` takes its lineage
-    again, a batch at a time, its row locked against an edit of the same record meanwhile."""
+    again, a batch at a time, their rows locked against an edit of the same records meanwhile."""
     beneath = Organism.objects.filter(taxon__path__startswith=path).order_by("pk")
     ids = list(beneath.values_list("pk", flat=True))
     for start in range(0, len(ids), BATCH):
