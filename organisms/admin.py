@@ -8,8 +8,8 @@ from django.utils.html import format_html, format_html_join
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 
 from . import services
-from .models import Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
-from .services import EDITABLE_FIELDS, TAXON_FIELDS
+from .models import ORGANISM_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
+from .services import EDITABLE_FIELDS, FIELDS_FROM_THE_TAXON, TAXON_FIELDS
 
 
 class OrganismImageInline(ProcessedImageAdminMixin, admin.TabularInline):
@@ -18,6 +18,47 @@ class OrganismImageInline(ProcessedImageAdminMixin, admin.TabularInline):
     extra = 0
     fields = ("preview", "original", "alt_text", "caption", "credit", "licence", "position", "processing")
     readonly_fields = ("preview", "processing")
+
+
+TAXON_HELP = "An accepted species, subspecies or variety: the scientific name and the ranks come from it."
+
+
+class OrganismAdminForm(forms.ModelForm):
+    """A chosen taxon supplies the scientific name and ranks (the service copies them from the tree); without
+    one they are typed, and place the record in the tree as before. A record with a taxon keeps one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "taxon" in self.fields:
+            self.fields["taxon"].required = bool(self.instance.taxon_id)
+            self.fields["taxon"].help_text = TAXON_HELP
+        # The taxon gives these when one is chosen (clean() asks for them otherwise); a new record's slug
+        # follows its scientific name.
+        optional = ["scientific_name", "kingdom", *([] if self.instance.pk else ["slug"])]
+        for name in optional:
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_taxon(self):
+        taxon = self.cleaned_data.get("taxon")
+        if taxon is not None:
+            try:
+                services.validate_organism_taxon(taxon, organism=self.instance)
+            except ValidationError as error:
+                raise forms.ValidationError(error.message_dict["taxon"]) from error
+        return taxon
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("taxon") is not None:
+            for name in FIELDS_FROM_THE_TAXON:
+                cleaned.pop(name, None)
+            return cleaned
+        cleaned.pop("taxon", None)
+        for name in ("scientific_name", "kingdom"):
+            if name in self.fields and name not in self.errors and not cleaned.get(name):
+                self.add_error(name, "This field is required, unless a taxon is chosen.")
+        return cleaned
 
 
 @admin.register(Organism)
@@ -38,8 +79,10 @@ class OrganismAdmin(admin.ModelAdmin):
     list_filter = ("is_published", "conservation_status", "kingdom", "phylum", "class_name")
     search_fields = ("scientific_name", "common_name", "=slug")
     search_help_text = "Search by common or scientific name, or by exact slug."
+    form = OrganismAdminForm
     prepopulated_fields = {"slug": ("scientific_name",)}
     readonly_fields = ("created_at", "updated_at")
+    autocomplete_fields = ("taxon",)
     list_per_page = 50
     show_full_result_count = False  # no COUNT(*) over 100k rows on every search
     ordering = ("scientific_name",)
@@ -47,7 +90,7 @@ class OrganismAdmin(admin.ModelAdmin):
     actions = ["publish", "unpublish"]
     fieldsets = (
         (None, {"fields": ("common_name", "scientific_name", "slug", "is_published")}),
-        ("Taxonomy", {"fields": (("kingdom", "phylum"), ("class_name", "order_name"), ("family", "genus"))}),
+        ("Taxonomy", {"fields": ("taxon", ("kingdom", "phylum"), ("class_name", "order_name"), ("family", "genus"))}),
         ("Conservation and range", {"fields": ("conservation_status", "habitat", "distribution")}),
         ("Description", {"fields": ("description",)}),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
@@ -59,6 +102,15 @@ class OrganismAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .prefetch_related(Prefetch("images", queryset=OrganismImage.objects.order_by("position", "id")))
         )
+
+    def get_readonly_fields(self, request, obj=None):
+        """A record filed under a taxon shows the tree's name and ranks; a curator changes them by choosing
+        another taxon (or in the tree itself)."""
+        readonly = super().get_readonly_fields(request, obj)
+        return (*readonly, *FIELDS_FROM_THE_TAXON) if obj is not None and obj.taxon_id else readonly
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None and obj.taxon_id else super().get_prepopulated_fields(request, obj)
 
     @admin.display(description="")
     def thumbnail(self, organism):
@@ -156,7 +208,25 @@ class TaxonAdminForm(forms.ModelForm):
             services.validate_parent(candidate, cleaned.get("parent"))  # the rule a move applies
         except ValidationError as error:
             self.add_error(None if "parent" not in self.fields else "parent", error.message_dict["parent"])
+        self._check_the_organisms_beneath(cleaned)
         return cleaned
+
+    def _check_the_organisms_beneath(self, cleaned: dict) -> None:
+        """The rule taxon_update applies: organisms filed at or beneath keep a taxon they may have."""
+        after = {
+            name: cleaned.get(name) or getattr(self.instance, name) for name in ("rank", "scientific_name", "status")
+        }
+        try:
+            services.validate_taxon_change(self.instance, **after)
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                self.add_error(name if name in self.fields else None, messages)
+
+
+def _choosing_an_organisms_taxon(request) -> bool:
+    """Whether the request is the organism form's taxon autocomplete (Django names the field it serves)."""
+    asked = (request.GET.get(name) for name in ("app_label", "model_name", "field_name"))
+    return tuple(asked) == ("organisms", "organism", "taxon")
 
 
 @admin.register(Taxon)
@@ -197,6 +267,12 @@ class TaxonAdmin(admin.ModelAdmin):
             ),
         )
         return format_html("{} › <strong>{}</strong>", links, taxon.scientific_name) if links else taxon.scientific_name
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if _choosing_an_organisms_taxon(request):
+            queryset = queryset.filter(status=TaxonomicStatus.ACCEPTED, rank__in=ORGANISM_RANKS)
+        return queryset, may_have_duplicates
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in (*TAXON_FIELDS, "parent") if name in form.cleaned_data}

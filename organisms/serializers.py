@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -8,7 +9,7 @@ from biomuseum.queryparams import DetailParams, QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin, media_url
 from biomuseum.slugs import UniqueSlugMixin
 
-from . import related
+from . import related, services
 from .models import (
     CURATED_FIELDS,
     ConservationStatus,
@@ -178,15 +179,46 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
 
 
 class OrganismWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.ModelSerializer):
-    """What staff may set. Timestamps, images and their processing state are the server's."""
+    """What staff may set. Timestamps, images and their processing state are the server's. The scientific name
+    and ranks come from `taxon` when it is sent; without it they place the record in the tree as before, so
+    clients written before the tree keep working."""
 
     slug_taken_message = "An organism with this slug already exists."
 
     slug = serializers.SlugField(max_length=140, required=False)
+    taxon = serializers.PrimaryKeyRelatedField(
+        queryset=Taxon.objects.select_related("accepted"),
+        pk_field=serializers.IntegerField(),  # 1.5 is not taxon 1
+        required=False,
+        help_text="The id of an accepted taxon of rank species, subspecies or variety. The scientific name and "
+        "the ranks come from it: leave them out.",
+        error_messages={"does_not_exist": "No taxon has the id {pk_value}."},
+    )
 
     class Meta:
         model = Organism
-        fields = ["slug", *map(public_name, CURATED_FIELDS), "is_published"]
+        fields = ["slug", *map(public_name, CURATED_FIELDS), "is_published", "taxon"]
+        extra_kwargs = {"scientific_name": {"required": False}, "kingdom": {"required": False}}
+
+    def validate_taxon(self, taxon: Taxon) -> Taxon:
+        try:
+            services.validate_organism_taxon(taxon, organism=self.instance)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict["taxon"]) from error
+        return taxon
+
+    def validate(self, attrs: dict) -> dict:
+        if "taxon" in attrs:
+            given = [public_name(name) for name in services.FIELDS_FROM_THE_TAXON if name in attrs]
+            if given:
+                raise serializers.ValidationError(dict.fromkeys(given, [services.FROM_THE_TAXON]))
+        elif self.instance is None:
+            missing = [name for name in ("scientific_name", "kingdom") if name not in attrs]
+            if missing:
+                raise serializers.ValidationError(
+                    dict.fromkeys(missing, ["This field is required, unless `taxon` is sent."])
+                )
+        return attrs
 
     def build_field(self, field_name, info, model_class, nested_depth):
         if field_name in ("class", "order"):

@@ -1,8 +1,8 @@
-"""biomuseum/bulk.py: one column of many rows, each its own value."""
+"""biomuseum/bulk.py: columns of many rows, each its own value."""
 
 import pytest
 
-from biomuseum.bulk import set_column
+from biomuseum.bulk import set_column, set_columns
 from organisms.models import Organism
 from organisms.services import place_in_tree
 from tests.factories import OrganismFactory
@@ -31,3 +31,15 @@ def test_set_column_names_a_foreign_key_by_its_field():
 def test_set_column_with_nothing_to_write_runs_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         set_column(Organism, "habitat", [])
+
+
+def test_set_columns_writes_several_columns_of_each_row_in_one_statement_per_row(django_assert_num_queries):
+    from django.utils import timezone
+
+    rows = OrganismFactory.create_batch(3)
+    when = timezone.now() - timezone.timedelta(days=3)
+    with django_assert_num_queries(1):  # one executemany
+        set_columns(Organism, ("habitat", "updated_at"), [(f"habitat {row.pk}", when, row.pk) for row in rows])
+    assert {(row.habitat, row.updated_at) for row in Organism.objects.all()} == {
+        (f"habitat {row.pk}", when) for row in rows
+    }

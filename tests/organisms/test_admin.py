@@ -5,7 +5,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from biomuseum.images import ImageStatus
-from organisms.models import ConservationStatus, Organism, OrganismImage
+from organisms import services
+from organisms.models import ConservationStatus, Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
 from organisms.services import EDITABLE_FIELDS
 
 from ..factories import OrganismFactory, OrganismImageFactory, UserFactory
@@ -417,3 +418,117 @@ def test_organism_autocomplete_refuses_staff_who_cannot_view_organisms(staff_wit
     )
 
     assert response.status_code == 403
+
+
+# --- the taxon, chosen by autocomplete ---
+
+
+@pytest.fixture
+def felidae() -> dict[str, Taxon]:
+    """Animalia > Chordata > Mammalia > Carnivora > Felidae > Panthera > P. leo > P. leo persica; a synonym."""
+    taxa, parent = {}, None
+    for rank, name in [("kingdom", "Animalia"), ("phylum", "Chordata"), ("class", "Mammalia"),
+                       ("order", "Carnivora"), ("family", "Felidae"), ("genus", "Panthera"),
+                       ("species", "Panthera leo"), ("subspecies", "Panthera leo persica")]:  # fmt: skip
+        parent = taxa[name] = services.taxon_create(parent=parent, rank=rank, scientific_name=name)
+    taxa["Panthera onca"] = services.taxon_create(parent=taxa["Panthera"], rank="species",
+                                                  scientific_name="Panthera onca")  # fmt: skip
+    taxa["Felis leo"] = Taxon.objects.create(rank="species", scientific_name="Felis leo", path="",
+                                             status=TaxonomicStatus.SYNONYM, accepted=taxa["Panthera leo"])  # fmt: skip
+    return taxa
+
+
+def taxon_choices(client: Client, term: str, model_name: str = "organism", field_name: str = "taxon") -> list[str]:
+    response = client.get(
+        AUTOCOMPLETE, {"app_label": "organisms", "model_name": model_name, "field_name": field_name, "term": term}
+    )
+    assert response.status_code == 200
+    return [Taxon.objects.get(pk=result["id"]).scientific_name for result in response.json()["results"]]
+
+
+def test_organism_taxon_autocomplete_offers_only_accepted_species_and_below(admin_client, felidae):
+    assert taxon_choices(admin_client, "Panthera") == ["Panthera leo", "Panthera leo persica", "Panthera onca"]
+    assert taxon_choices(admin_client, "leo") == ["Panthera leo", "Panthera leo persica"]  # not the synonym
+    assert taxon_choices(admin_client, "Felidae") == []
+    # The tree's own autocomplete (a taxon's parent) still offers every rank.
+    assert "Panthera" in taxon_choices(admin_client, "Panthera", model_name="taxon", field_name="parent")
+
+
+def test_organism_admin_add_with_a_taxon_takes_the_trees_name_and_ranks(admin_client, felidae):
+    new = Organism(common_name="Asiatic lion", scientific_name="", slug="", kingdom="")
+    new.conservation_status = ConservationStatus.ENDANGERED
+
+    response = admin_client.post(
+        reverse("admin:organisms_organism_add"), change_form(new, taxon=felidae["Panthera leo persica"].pk)
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    saved = Organism.objects.get(taxon=felidae["Panthera leo persica"])
+    assert (saved.scientific_name, saved.slug, saved.genus, saved.family, saved.kingdom) == (
+        "Panthera leo persica", "panthera-leo-persica", "Panthera", "Felidae", "Animalia"
+    )  # fmt: skip
+
+
+def test_organism_admin_add_with_a_taxon_replaces_the_ranks_typed(admin_client, felidae):
+    new = Organism(common_name="Lion", scientific_name="Felis leo", slug="lion", kingdom="Plantae")
+    new.conservation_status = ConservationStatus.VULNERABLE
+
+    response = admin_client.post(
+        reverse("admin:organisms_organism_add"), change_form(new, taxon=felidae["Panthera leo"].pk, genus="Felis")
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    saved = Organism.objects.get(slug="lion")
+    assert (saved.scientific_name, saved.kingdom, saved.genus) == ("Panthera leo", "Animalia", "Panthera")
+
+
+@pytest.mark.parametrize(("name", "message"), [("Panthera", "is a genus"), ("Felis leo", "is a synonym")])
+def test_organism_admin_refuses_a_taxon_an_organism_cannot_have(admin_client, felidae, name, message):
+    new = Organism(common_name="Lion", scientific_name="", slug="", kingdom="")
+    new.conservation_status = ConservationStatus.VULNERABLE
+
+    response = admin_client.post(reverse("admin:organisms_organism_add"), change_form(new, taxon=felidae[name].pk))
+
+    assert response.status_code == 200
+    assert message in response.context["adminform"].form.errors["taxon"][0]
+    assert not Organism.objects.exists()
+
+
+def test_organism_admin_add_without_a_taxon_needs_the_scientific_name_and_kingdom(admin_client):
+    new = Organism(common_name="Lion", scientific_name="", slug="", kingdom="")
+    new.conservation_status = ConservationStatus.VULNERABLE
+
+    response = admin_client.post(reverse("admin:organisms_organism_add"), change_form(new))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"scientific_name", "kingdom"}
+    assert errors["kingdom"] == ["This field is required, unless a taxon is chosen."]
+
+
+def test_organism_admin_change_page_of_a_filed_record_shows_the_ranks_read_only(admin_client, felidae):
+    lion = services.organism_create(user=None, common_name="Lion", taxon=felidae["Panthera leo"])
+
+    response = admin_client.get(reverse("admin:organisms_organism_change", args=[lion.pk]))
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert set(services.FIELDS_FROM_THE_TAXON).isdisjoint(form.fields)
+    assert form.fields["taxon"].required
+    content = response.content.decode()
+    assert 'name="family"' not in content and "field-family" in content and "Felidae" in content
+
+
+def test_organism_admin_change_to_another_taxon_saves_through_the_service(admin_client, felidae):
+    organism = services.organism_create(user=None, common_name="Jaguar", taxon=felidae["Panthera leo"])
+    form = {
+        "common_name": "Jaguar", "slug": organism.slug, "conservation_status": "NT", "is_published": "on",
+        "taxon": felidae["Panthera onca"].pk, "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0",
+    }  # fmt: skip
+
+    response = admin_client.post(reverse("admin:organisms_organism_change", args=[organism.pk]), form)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    saved = Organism.objects.get(pk=organism.pk)
+    assert (saved.taxon_id, saved.scientific_name) == (felidae["Panthera onca"].pk, "Panthera onca")
+    assert VernacularName.objects.get(taxon=felidae["Panthera onca"], preferred=True).name == "Jaguar"

@@ -264,3 +264,105 @@ def test_organism_session_write_needs_csrf(staff_with):
     assert response.status_code == 403
     assert "CSRF" in response.json()["error"]["message"]
     assert not Organism.objects.exists()
+
+
+@pytest.fixture
+def lion_taxon():
+    """The lion's lineage, and a synonym of it, as the tree holds them (no organism yet)."""
+    from organisms import services
+    from organisms.models import Taxon, TaxonomicStatus
+
+    parent = None
+    for rank, name in [("kingdom", "Animalia"), ("phylum", "Chordata"), ("class", "Mammalia"),
+                       ("order", "Carnivora"), ("family", "Felidae"), ("genus", "Panthera")]:  # fmt: skip
+        parent = services.taxon_create(parent=parent, rank=rank, scientific_name=name)
+    species = services.taxon_create(parent=parent, rank="species", scientific_name="Panthera leo")
+    Taxon.objects.create(rank="species", scientific_name="Felis leo", path="", status=TaxonomicStatus.SYNONYM,
+                         accepted=species)  # fmt: skip
+    return species
+
+
+TREE_VALUES = {"scientific_name": "Panthera leo", "kingdom": "Animalia", "phylum": "Chordata", "class": "Mammalia",
+               "order": "Carnivora", "family": "Felidae", "genus": "Panthera"}  # fmt: skip
+
+
+def test_organism_create_with_a_taxon_answers_with_the_trees_name_and_ranks(token_client, lion_taxon):
+    client = token_client("organisms.add_organism")
+    response = client.post(LIST_URL, {"common_name": "Lion", "taxon": lion_taxon.pk}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert {name: body[name] for name in TREE_VALUES} == TREE_VALUES
+    assert body["slug"] == "panthera-leo"
+    assert Organism.objects.get(slug="panthera-leo").taxon_id == lion_taxon.pk
+
+
+def test_organism_patch_with_a_taxon_refiles_the_record(token_client, lion_taxon):
+    organism = OrganismFactory(scientific_name="Felis leo", genus="Felis", is_published=False)
+    response = token_client("organisms.change_organism").patch(
+        detail_url(organism.slug), {"taxon": lion_taxon.pk}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert {name: response.json()[name] for name in TREE_VALUES} == TREE_VALUES
+    assert Organism.objects.get(pk=organism.pk).taxon_id == lion_taxon.pk
+
+
+@pytest.mark.parametrize("given", [{"scientific_name": "Panthera leo"}, {"class": "Aves", "genus": "Panthera"}])
+def test_organism_write_refuses_names_and_ranks_sent_with_the_taxon(token_client, lion_taxon, given):
+    client = token_client("organisms.add_organism")
+    response = client.post(LIST_URL, {"common_name": "Lion", "taxon": lion_taxon.pk, **given}, format="json")
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert set(fields) == set(given)
+    assert all("These come from the taxon" in messages[0] for messages in fields.values())
+    assert not Organism.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("taxon", "message"),
+    [
+        ("synonym", "Felis leo is a synonym of Panthera leo"),
+        ("genus", "Panthera is a genus: an organism belongs to a species, subspecies or variety."),
+        (999_999, "No taxon has the id 999999."),
+        (2**64, "No taxon has the id 18446744073709551616."),
+        ("lion", "A valid integer is required."),
+        (1.5, "A valid integer is required."),
+        (None, "This field may not be null."),
+    ],
+)
+def test_organism_write_refuses_a_taxon_an_organism_cannot_have(token_client, lion_taxon, taxon, message):
+    from organisms.models import Taxon
+
+    named = {"synonym": "Felis leo", "genus": "Panthera"}
+    if taxon in named:
+        taxon = Taxon.objects.get(scientific_name=named[taxon]).pk
+    client = token_client("organisms.add_organism")
+    response = client.post(LIST_URL, {"common_name": "Lion", "taxon": taxon}, format="json")
+    assert response.status_code == 400
+    assert message in response.json()["error"]["fields"]["taxon"][0]
+
+
+def test_organism_create_without_a_taxon_still_needs_a_scientific_name_and_kingdom(token_client):
+    client = token_client("organisms.add_organism")
+    response = client.post(LIST_URL, {"common_name": "Lion"}, format="json")
+    assert response.status_code == 400
+    fields = response.json()["error"]["fields"]
+    assert set(fields) == {"scientific_name", "kingdom"}
+    assert fields["kingdom"] == ["This field is required, unless `taxon` is sent."]
+
+
+def test_organism_detail_shows_the_ranks_of_a_family_moved_to_another_order(api_client):
+    from organisms import services
+    from organisms.models import Taxon
+
+    lion = services.organism_create(user=None, common_name="Lion", scientific_name="Panthera leo",
+                                    kingdom="Animalia", class_name="Mammalia", order_name="Carnivora",
+                                    family="Felidae", is_published=True)  # fmt: skip
+    mammalia = Taxon.objects.get(rank="class", scientific_name="Mammalia")
+    feliformia = services.taxon_create(parent=mammalia, rank="order", scientific_name="Feliformia")
+    services.taxon_move(taxon=Taxon.objects.get(rank="family", scientific_name="Felidae"), parent=feliformia,
+                        user=None)  # fmt: skip
+
+    body = api_client.get(detail_url(lion.slug)).json()
+    assert (body["order"], body["family"], body["class"]) == ("Feliformia", "Felidae", "Mammalia")
+    listed = api_client.get(LIST_URL, {"order": "Feliformia"}).json()["results"]
+    assert [row["slug"] for row in listed] == [lion.slug]

@@ -1,4 +1,4 @@
-"""The organism image services (organisms/services.py) with real image files: upload checks, the job
+"""The organism image services (organisms/services/) with real image files: upload checks, the job
 queued after commit, the renditions it produces, starting over, and an upload made while the broker is down."""
 
 import hashlib

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from organisms import services
-from organisms.models import Organism
+from organisms.models import Organism, Taxon, TaxonomicStatus, VernacularName
 from tests.factories import OrganismFactory
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +87,93 @@ def test_organism_delete_removes_row_and_images():
     image = OrganismImageFactory()
     services.organism_delete(organism=image.organism, user=None)
     assert not Organism.objects.filter(pk=image.organism_id).exists()
+
+
+@pytest.fixture
+def tree() -> dict[str, Taxon]:
+    """Animalia > Chordata > Mammalia > Carnivora > Felidae > Panthera > Panthera leo, P. onca; a synonym."""
+    taxa, parent = {}, None
+    for rank, name in [("kingdom", "Animalia"), ("phylum", "Chordata"), ("class", "Mammalia"),
+                       ("order", "Carnivora"), ("family", "Felidae"), ("genus", "Panthera")]:  # fmt: skip
+        parent = taxa[name] = services.taxon_create(parent=parent, rank=rank, scientific_name=name)
+    for name in ("Panthera leo", "Panthera onca"):
+        taxa[name] = services.taxon_create(parent=parent, rank="species", scientific_name=name)
+    taxa["Felis leo"] = Taxon.objects.create(rank="species", scientific_name="Felis leo", path="",
+                                             status=TaxonomicStatus.SYNONYM, accepted=taxa["Panthera leo"])  # fmt: skip
+    return taxa
+
+
+def test_organism_create_with_a_taxon_takes_its_name_and_ranks_from_the_tree(tree):
+    organism = services.organism_create(user=None, common_name="Lion", taxon=tree["Panthera leo"])
+
+    stored = Organism.objects.get(pk=organism.pk)
+    assert stored.taxon_id == tree["Panthera leo"].pk
+    assert (stored.scientific_name, stored.slug) == ("Panthera leo", "panthera-leo")
+    assert (stored.kingdom, stored.phylum, stored.class_name, stored.order_name, stored.family, stored.genus) == (
+        "Animalia", "Chordata", "Mammalia", "Carnivora", "Felidae", "Panthera"
+    )  # fmt: skip
+    assert VernacularName.objects.get(taxon=tree["Panthera leo"], preferred=True).name == "Lion"
+    assert Taxon.objects.count() == len(tree)  # nothing placed by name
+
+
+@pytest.mark.parametrize("field", ["scientific_name", "genus", "class_name"])
+def test_organism_create_refuses_a_name_or_rank_given_with_the_taxon(tree, field):
+    with pytest.raises(ValidationError) as refused:
+        services.organism_create(user=None, common_name="Lion", taxon=tree["Panthera leo"], **{field: "Felis"})
+
+    assert refused.value.message_dict == {field: [services.FROM_THE_TAXON]}
+    assert not Organism.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Felis leo", "Felis leo is a synonym of Panthera leo"),
+        ("Panthera", "Panthera is a genus: an organism belongs to a species, subspecies or variety"),
+    ],
+)
+def test_organism_create_refuses_a_taxon_an_organism_cannot_have(tree, name, message):
+    with pytest.raises(ValidationError) as refused:
+        services.organism_create(user=None, common_name="Lion", taxon=tree[name])
+
+    assert message in refused.value.message_dict["taxon"][0]
+
+
+def test_organism_create_refuses_a_taxon_with_no_kingdom_above_it():
+    genus = services.taxon_create(parent=None, rank="genus", scientific_name="Incertus")
+    species = services.taxon_create(parent=genus, rank="species", scientific_name="Incertus sedis")
+
+    with pytest.raises(ValidationError, match="no kingdom above it"):
+        services.organism_create(user=None, common_name="?", taxon=species)
+
+
+def test_organism_create_refuses_a_taxon_that_has_its_record_already(tree):
+    services.organism_create(user=None, common_name="Lion", taxon=tree["Panthera leo"])
+
+    with pytest.raises(ValidationError) as refused:
+        services.organism_create(user=None, common_name="Lion again", taxon=tree["Panthera leo"])
+
+    assert refused.value.message_dict["taxon"] == ["Lion (Panthera leo) is this taxon's record already."]
+
+
+def test_organism_update_with_a_taxon_refiles_the_record(tree):
+    organism = services.organism_create(user=None, common_name="Jaguar", scientific_name="Felis onca",
+                                        kingdom="Animalia", family="Felidae")  # fmt: skip
+
+    services.organism_update(organism=organism, user=None, taxon=tree["Panthera onca"], habitat="Rainforest")
+
+    stored = Organism.objects.get(pk=organism.pk)
+    assert (stored.taxon_id, stored.scientific_name, stored.genus, stored.order_name, stored.habitat) == (
+        tree["Panthera onca"].pk, "Panthera onca", "Panthera", "Carnivora", "Rainforest"
+    )  # fmt: skip
+    assert stored.slug == "felis-onca"  # a slug stays what it was: links keep working
+
+
+def test_organism_update_without_a_taxon_still_places_the_record_by_its_ranks(tree):
+    organism = services.organism_create(user=None, common_name="Lion", taxon=tree["Panthera leo"])
+
+    services.organism_update(organism=organism, user=None, family="Pantheridae")
+
+    stored = Organism.objects.get(pk=organism.pk)
+    assert stored.family == "Pantheridae"
+    assert Taxon.objects.get(pk=stored.taxon_id).parent.parent.scientific_name == "Pantheridae"

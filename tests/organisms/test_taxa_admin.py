@@ -89,3 +89,29 @@ def test_a_new_taxon_and_its_names_and_synonyms_from_the_add_page(admin_client, 
     assert panthera.path == f"{felidae.path}{panthera.pk}/" and panthera.depth == felidae.depth + 1
     assert [(name.name, name.language) for name in panthera.vernacular_names.all()] == [("Großkatzen", "de")]
     assert [(synonym.scientific_name, synonym.status) for synonym in panthera.synonyms.all()] == [("Leo", "synonym")]
+
+
+def test_renaming_a_genus_renames_it_on_the_organisms_beneath(admin_client, puma):
+    genus = Taxon.objects.get(scientific_name="Puma")
+    response = admin_client.post(change_url(genus), form_data(genus, scientific_name="Pumas"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Organism.objects.get(pk=puma.pk).genus == "Pumas"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"status": "synonym", "parent": ""}, "status", "before it becomes a synonym"),
+        ({"rank": "genus"}, "rank", "it stays a species, subspecies or variety"),
+    ],
+)
+def test_a_change_that_would_leave_an_organism_without_a_valid_taxon_is_a_form_error(
+    admin_client, puma, changes, field, message
+):
+    species = Taxon.objects.get(pk=puma.taxon_id)
+    if "status" in changes:
+        changes["accepted"] = Taxon.objects.get(scientific_name="Puma").pk
+    response = admin_client.post(change_url(species), form_data(species, **changes))
+    assert response.status_code == 200
+    assert message in str(response.context["adminform"].form.errors[field])
+    assert Taxon.objects.get(pk=species.pk).status == TaxonomicStatus.ACCEPTED

@@ -1,142 +1,29 @@
-"""Every write to the catalogue goes through here."""
+"""Writes to the taxon tree: organisms placed in it from their rank fields, taxa created, edited and moved."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
-from biomuseum import images
 from biomuseum.bulk import set_column
 from biomuseum.languages import default_language
 from biomuseum.pagecache import content_changed
-from biomuseum.slugs import unique_slug
 
-from .models import (
-    CURATED_FIELDS,
+from ..models import (
     FIELD_RANKS,
+    ORGANISM_RANKS,
     RANK_LEVEL,
     Organism,
-    OrganismImage,
     Taxon,
     TaxonomicStatus,
     TaxonRank,
     VernacularName,
 )
+from .lineage import copy_from_the_tree, copy_into_organisms_beneath
 
-EDITABLE_FIELDS = (*CURATED_FIELDS, "is_published")
 # What curators edit on a taxon besides its parent (which moves it: taxon_move).
 TAXON_FIELDS = ("rank", "scientific_name", "authorship", "status", "accepted", "gbif_key", "inaturalist_id", "col_id")
-
-
-def _derive_genus(organism: Organism) -> None:
-    """A binomial names its genus first: a record left without one takes it from the scientific name."""
-    if not organism.genus and organism.scientific_name:
-        organism.genus = organism.scientific_name.split()[0]
-
-
-@transaction.atomic
-def organism_create(*, user: AbstractBaseUser | None, slug: str = "", **fields) -> Organism:
-    """A new species record; the slug follows the scientific name unless one is given."""
-    organism = Organism(**{name: value for name, value in fields.items() if name in EDITABLE_FIELDS})
-    _derive_genus(organism)
-    organism.slug = slug or unique_slug(Organism, organism.scientific_name)
-    organism.full_clean()
-    organism.save()
-    place_in_tree([organism])
-    return organism
-
-
-@transaction.atomic
-def organism_update(*, organism: Organism, user: AbstractBaseUser | None, **fields) -> Organism:
-    """Change the curator-owned fields named; everything else stays as it was. A record deleted meanwhile
-    stays deleted (DoesNotExist: a 404 through the API), never written back."""
-    if not Organism.objects.select_for_update().filter(pk=organism.pk).exists():
-        raise Organism.DoesNotExist("This organism no longer exists.")
-    for name, value in fields.items():
-        if name in EDITABLE_FIELDS or name == "slug":
-            setattr(organism, name, value)
-    _derive_genus(organism)
-    organism.full_clean()
-    organism.save(force_update=True)
-    if {"common_name", "scientific_name", *FIELD_RANKS} & set(fields):
-        place_in_tree([organism])
-    return organism
-
-
-@transaction.atomic
-def organism_delete(*, organism: Organism, user: AbstractBaseUser | None) -> None:
-    organism.delete()
-
-
-@transaction.atomic
-def organism_set_published(*, organisms: QuerySet, published: bool, user: AbstractBaseUser | None) -> int:
-    """Publish or withdraw many records at once (the admin's bulk actions)."""
-    changed = 0
-    for organism in organisms.select_for_update(of=("self",)).filter(is_published=not published):
-        organism.is_published = published
-        organism.save(update_fields=["is_published", "updated_at"])
-        changed += 1
-    return changed
-
-
-def _queue_processing(image: OrganismImage) -> None:
-    from .tasks import process_organism_image
-
-    process_organism_image.delay_on_commit(image.pk)
-
-
-@transaction.atomic
-def organism_image_add(
-    *,
-    organism: Organism,
-    user: AbstractBaseUser | None,
-    upload,
-    alt_text: str = "",
-    caption: str = "",
-    credit: str = "",
-    licence: str = "",
-    position: int = 0,
-) -> OrganismImage:
-    """Check the upload, store the original under a generated name, and queue its renditions."""
-    try:
-        checked = images.check_upload(upload)
-    except images.ImageRejected as error:
-        raise ValidationError({"file": [str(error)]}) from error
-    image = OrganismImage(
-        organism=organism,
-        original=upload,
-        alt_text=alt_text,
-        caption=caption,
-        credit=credit,
-        licence=licence,
-        position=position,
-        content_hash=checked.content_hash,
-    )
-    image.full_clean(exclude=["original"])
-    try:
-        image.save()  # writes the file first; if that fails, the transaction leaves no row behind
-    except OSError as error:
-        raise images.StorageUnavailable(f"The upload could not be stored: {error.strerror or error}") from error
-    _queue_processing(image)
-    return image
-
-
-@transaction.atomic
-def organism_image_reprocess(*, image: OrganismImage, user: AbstractBaseUser | None) -> OrganismImage:
-    """Start the image's processing over (after a failure, or when the pipeline changed)."""
-    images.restart(image)
-    _queue_processing(image)
-    return image
-
-
-def organism_image_saved(*, image: OrganismImage, created: bool, original_changed: bool) -> None:
-    """The admin saved an image: a new or replaced original is checked again and processed."""
-    if created or original_changed:
-        organism_image_reprocess(image=image, user=None)
-
-
-# --- the taxon tree ---
 
 
 class _Tree:
@@ -192,15 +79,22 @@ def _lineage(organism: Organism) -> list[tuple[str, str]]:
 def place_in_tree(organisms) -> None:
     """Give each organism the taxon its rank fields and scientific name describe (creating the missing nodes),
     and its common name as the taxon's preferred name in the site's default language (an organism's own
-    `common_name` is written in it: biomuseum.languages)."""
+    `common_name` is written in it: biomuseum.languages). The fields then read as the tree has them
+    (stripped, a trinomial's spaces single)."""
     organisms = list(organisms)
     lineages = [_lineage(organism) for organism in organisms]
     tree = _Tree({name for lineage in lineages for _, name in lineage})
     for organism, taxon in zip(organisms, tree.leaves(lineages), strict=True):
         organism.taxon = taxon
     set_column(Organism, "taxon", [(organism.taxon_id, organism.pk) for organism in organisms])
-    _prefer_names({organism.taxon_id: organism.common_name.strip() for organism in organisms}, default_language())
+    copy_from_the_tree(organisms)
+    prefer_common_names(organisms)
     content_changed("organisms")  # bulk writes send no signals
+
+
+def prefer_common_names(organisms: list[Organism]) -> None:
+    """Each organism's common name becomes its taxon's preferred name in the site's default language."""
+    _prefer_names({organism.taxon_id: organism.common_name.strip() for organism in organisms}, default_language())
 
 
 def _prefer_names(names: dict[int, str], language: str) -> None:
@@ -240,6 +134,18 @@ def _check_rank_below(taxon: Taxon, parent: Taxon | None) -> None:
         raise ValidationError({"parent": f"A {taxon.rank} cannot sit under a {parent.rank}."})
 
 
+def _filed_beneath(taxon: Taxon):
+    """The organisms at or beneath `taxon` (a synonym, with no path, has none)."""
+    return Organism.objects.filter(taxon__path__startswith=taxon.path) if taxon.path else Organism.objects.none()
+
+
+def _root_is_a_kingdom(taxon: Taxon, parent: Taxon | None) -> bool:
+    """Whether `taxon` under `parent` has a kingdom at the top of its lineage (nothing ranks above a kingdom)."""
+    if parent is None:
+        return taxon.rank == TaxonRank.KINGDOM
+    return Taxon.objects.filter(pk=[*parent.ancestor_ids, parent.pk][0], rank=TaxonRank.KINGDOM).exists()
+
+
 def validate_parent(taxon: Taxon, parent: Taxon | None) -> None:
     """Whether `taxon` may sit under `parent` (the rule taxon_move applies, for forms to show first)."""
     if taxon.status != TaxonomicStatus.ACCEPTED:
@@ -252,25 +158,67 @@ def validate_parent(taxon: Taxon, parent: Taxon | None) -> None:
         if parent.status != TaxonomicStatus.ACCEPTED:
             raise ValidationError({"parent": "A synonym cannot hold other taxa."})
     _check_rank_below(taxon, parent)
+    if taxon.pk and not _root_is_a_kingdom(taxon, parent) and _filed_beneath(taxon).exists():
+        raise ValidationError({"parent": "Organisms beneath this taxon would be left without a kingdom."})
+
+
+def _rank_change_error(taxon: Taxon, rank: str) -> str | None:
+    """Why `taxon` may not become a `rank`, if it may not: organisms filed under it need a species or lower,
+    those beneath a kingdom need it to stay one, and its children must still rank below it."""
+    if rank not in ORGANISM_RANKS and Organism.objects.filter(taxon=taxon).exists():
+        return "Organisms are filed under this taxon: it stays a species, subspecies or variety."
+    if taxon.rank == TaxonRank.KINGDOM and _filed_beneath(taxon).exists():
+        return "Organisms beneath this taxon would be left without a kingdom."
+    child_ranks = set(Taxon.objects.filter(parent=taxon).values_list("rank", flat=True))
+    clash = next((child for child in child_ranks if RANK_LEVEL[child] <= RANK_LEVEL[rank]), None)
+    return f"A {clash} beneath it cannot sit under a {rank}." if clash else None
+
+
+def validate_taxon_change(taxon: Taxon, *, rank: str, scientific_name: str, status: str) -> None:
+    """Whether the organisms at or beneath `taxon` keep a valid taxon if it takes these values (the rule
+    taxon_update applies, for forms to show first): an accepted one, of a rank an organism may have, under a
+    kingdom, and a scientific name no other record has."""
+    if not taxon.pk:
+        return
+    errors = {}
+    if status != TaxonomicStatus.ACCEPTED and _filed_beneath(taxon).exists():
+        errors["status"] = "Organisms are filed at or beneath this taxon: move them before it becomes a synonym."
+    if rank != taxon.rank and (error := _rank_change_error(taxon, rank)):
+        errors["rank"] = error
+    if scientific_name != taxon.scientific_name and Organism.objects.filter(taxon=taxon).exists():
+        other = Organism.objects.filter(scientific_name=scientific_name).exclude(taxon=taxon).first()
+        if other is not None:
+            errors["scientific_name"] = f"{other} has this name already: an organism filed here would take it."
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
 def taxon_update(*, taxon: Taxon, user: AbstractBaseUser | None, **fields) -> Taxon:
-    """Change the fields named; a new `parent` moves the taxon and everything beneath it (taxon_move)."""
+    """Change the fields named; a new `parent` moves the taxon and everything beneath it (taxon_move). A new
+    name or rank is copied onto every organism beneath, in the same transaction."""
     if "parent" in fields and fields["parent"] != taxon.parent:
         taxon = taxon_move(taxon=taxon, parent=fields["parent"], user=user)
-    for name, value in fields.items():
-        if name in TAXON_FIELDS:
-            setattr(taxon, name, value)
+    changes = {name: value for name, value in fields.items() if name in TAXON_FIELDS}
+    after = {name: changes.get(name, getattr(taxon, name)) for name in ("rank", "scientific_name", "status")}
+    validate_taxon_change(taxon, **after)
+    relabelled = (after["rank"], after["scientific_name"]) != (taxon.rank, taxon.scientific_name)
+    for name, value in changes.items():
+        setattr(taxon, name, value)
+    if "rank" in changes:
+        _check_rank_below(taxon, taxon.parent)
     taxon.full_clean(exclude=["path"])
-    taxon.save(update_fields=[*(name for name in fields if name in TAXON_FIELDS), "updated_at"])
+    taxon.save(update_fields=[*changes, "updated_at"])
+    if relabelled and taxon.path:
+        copy_into_organisms_beneath(taxon.path)
     return taxon
 
 
 @transaction.atomic
 def taxon_move(*, taxon: Taxon, parent: Taxon | None, user: AbstractBaseUser | None) -> Taxon:
-    """Put `taxon`, and everything beneath it, under `parent`: one UPDATE of the subtree's paths, one
-    invalidation when the transaction commits. Under itself or one of its own descendants is refused."""
+    """Put `taxon`, and everything beneath it, under `parent`: one UPDATE of the subtree's paths, the organisms
+    beneath given their new ranks in bulk, one invalidation when the transaction commits. Under itself or one
+    of its own descendants is refused."""
     taxon = Taxon.objects.select_for_update().get(pk=taxon.pk)
     if parent is not None:
         parent = Taxon.objects.get(pk=parent.pk)
@@ -283,6 +231,7 @@ def taxon_move(*, taxon: Taxon, parent: Taxon | None, user: AbstractBaseUser | N
         path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
         depth=F("depth") + shift,
     )
+    copy_into_organisms_beneath(new_path)
     content_changed("organisms")  # .update() sends no signals; the bump waits for the commit, once
     taxon.refresh_from_db()
     return taxon
