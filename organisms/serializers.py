@@ -144,6 +144,9 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
     common_name = CommonNameField()
     common_names = serializers.SerializerMethodField(help_text="Every vernacular name, with its language.")
+    taxon = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The id of its taxon (GET /api/v1/taxa/{id}/): the writes' `taxon`."
+    )
     conservation_status_label = serializers.CharField(source="get_conservation_status_display", read_only=True)
     images = OrganismImageSerializer(many=True, read_only=True)
 
@@ -153,6 +156,7 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
             "slug",
             "url",
             *(name for field in CURATED_FIELDS for name in _with_label(public_name(field))),
+            "taxon",
             "common_names",
             "images",
             *TIMESTAMPS,

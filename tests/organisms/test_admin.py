@@ -176,7 +176,10 @@ def test_organism_add_page_prepopulates_the_slug_from_the_scientific_name(admin_
 
 
 def change_form(organism: Organism, **overrides) -> dict:
+    """The change form as the admin fills it: a record in the tree names its taxon (its name and ranks come
+    from there), one outside it its typed ranks."""
     return {
+        **({"taxon": organism.taxon_id} if organism.taxon_id else {}),
         "common_name": organism.common_name,
         "scientific_name": organism.scientific_name,
         "slug": organism.slug,
@@ -229,7 +232,7 @@ def test_organism_admin_add_derives_the_genus_through_the_service(admin_client):
 
 
 def test_organism_admin_change_derives_the_genus_through_the_service(admin_client):
-    organism = OrganismFactory(scientific_name="Felis catus", genus="Felis")
+    organism = OrganismFactory(scientific_name="Felis catus", genus="Felis", placed=False)  # typed, not in the tree
     url = reverse("admin:organisms_organism_change", args=[organism.pk])
 
     response = admin_client.post(url, change_form(organism, scientific_name="Panthera uncia", genus=""))

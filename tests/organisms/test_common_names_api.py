@@ -93,6 +93,7 @@ def test_taxa_speak_the_language_in_lists_breadcrumbs_and_suggestions(client, pu
 def test_organism_detail_lists_every_common_name(client, puma):
     body = client.get(f"{ORGANISMS}{puma.slug}/").json()
     assert body["common_name"] == "Cougar"
+    assert body["taxon"] == puma.taxon_id  # what a write's `taxon` takes
     assert {(n["name"], n["language"], n["preferred"]) for n in body["common_names"]} == {
         ("Cougar", "en", True), ("Puma", "fr", True), ("Couguar", "fr", False), ("León de montaña", "es", True),
         ("Onça-parda", "pt", True), ("Suçuarana", "pt-BR", True),

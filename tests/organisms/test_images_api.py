@@ -137,6 +137,7 @@ def test_admin_inline_upload_is_checked_and_processed(client, eager_jobs, django
         "scientific_name": organism.scientific_name,
         "slug": organism.slug,
         "kingdom": organism.kingdom,
+        "taxon": organism.taxon_id,  # in the tree: its name and ranks come from there
         "conservation_status": organism.conservation_status,
         "is_published": "on",
         "images-TOTAL_FORMS": "1",
