@@ -2,7 +2,7 @@
 
 import pytest
 
-from organisms import selectors, services
+from organisms import search, selectors, services
 from organisms.models import Taxon, TaxonomicStatus, VernacularName
 
 pytestmark = pytest.mark.django_db
@@ -133,3 +133,14 @@ def test_a_synonyms_slug_redirects_to_the_accepted_record(client, catalogue):
     assert client.get(response["Location"]).json()["common_name"] == "Pumá"
     assert client.get("/api/v1/organisms/felis-nonexistens/").status_code == 404
     assert client.get("/api/v1/organisms/neofelis-nebulosa/").status_code == 404  # unpublished stays hidden
+
+
+@pytest.mark.parametrize("probe", [2, 2000])
+def test_the_list_search_finds_the_same_either_way_round(catalogue, monkeypatch, probe):
+    """A name commoner than the probe is searched by walking the organisms, a rarer one by its taxa's ids."""
+    monkeypatch.setattr(search, "PROBE", probe)
+    for index in range(4):
+        species(f"Marsh lion {index}", f"Leo palustris{index}", CAT)
+    found = sorted(o.scientific_name for o in selectors.organism_list(search="lion"))
+    assert found == ["Leo palustris0", "Leo palustris1", "Leo palustris2", "Leo palustris3", "Panthera leo"]
+    assert [o.scientific_name for o in selectors.organism_list(search="berglö")] == ["Puma concolor"]
