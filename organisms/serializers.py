@@ -376,6 +376,26 @@ class TaxonDetailSerializer(SparseFieldsMixin, TaxonSummarySerializer):
         return request.build_absolute_uri(url) if request is not None else url
 
 
+class TaxonWriteSerializer(StrictInputMixin, serializers.ModelSerializer):
+    """What staff set on a taxon. A new `parent` moves it with everything beneath (one transaction, one cache
+    invalidation); a move under itself or a descendant, or a rank not below the parent's, is a 400."""
+
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Taxon.objects.all(), allow_null=True, required=False, help_text="The parent's id; null: a root."
+    )
+    accepted = serializers.PrimaryKeyRelatedField(
+        queryset=Taxon.objects.all(), allow_null=True, required=False, help_text="For a synonym: the accepted id."
+    )
+
+    class Meta:
+        model = Taxon
+        fields = ["rank", "scientific_name", "authorship", "parent", "status", "accepted",
+                  "gbif_key", "inaturalist_id", "col_id"]  # fmt: skip
+        # The model's constraints are checked by the services' full_clean() (a 400 all the same); DRF's own
+        # validators for them would make `parent` required, and a root has none.
+        validators = []
+
+
 class TaxonSuggestionSerializer(TaxonSummarySerializer):
     """An accepted taxon found by one of its names (see AutocompleteSuggestionSerializer)."""
 

@@ -31,6 +31,7 @@ from .serializers import (
     TaxonListParams,
     TaxonListSerializer,
     TaxonSuggestionSerializer,
+    TaxonWriteSerializer,
 )
 
 
@@ -220,19 +221,24 @@ class TaxonPagination(KeysetPagination):
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[TaxonListParams]), retrieve=extend_schema(parameters=[CatalogueDetailParams])
+    list=extend_schema(parameters=[TaxonListParams]),
+    retrieve=extend_schema(parameters=[CatalogueDetailParams]),
+    create=extend_schema(request=TaxonWriteSerializer, responses={201: TaxonDetailSerializer}),
+    partial_update=extend_schema(request=TaxonWriteSerializer, responses={200: TaxonDetailSerializer}),
 )
 class TaxonViewSet(SpeaksLanguages, ContentViewSet):
-    """The taxon tree, read-only: ranks from kingdom to variety, accepted names and their synonyms, vernacular
-    names by language. A taxon is named by its id (names repeat across kingdoms)."""
+    """The taxon tree: ranks from kingdom to variety, accepted names and their synonyms, vernacular names by
+    language. A taxon is named by its id (names repeat across kingdoms). Anyone reads; staff with the model
+    permissions create and edit (a new parent moves the subtree); deleting is the admin's."""
 
     queryset = Taxon.objects.all()
     lookup_field = "id"
     lookup_value_regex = r"[0-9]{1,18}"  # within the database's integers: a longer one is a 404, not an error
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
     pagination_class = TaxonPagination
     list_serializer_class = TaxonListSerializer
     detail_serializer_class = TaxonDetailSerializer
+    write_serializer_class = TaxonWriteSerializer
     list_params = TaxonListParams
     page_cache = {  # taxa are written with the catalogue, and bump its family (organisms/signals.py)
         "list": CachePolicy(families=("organisms",), params=TaxonListParams),
@@ -248,6 +254,20 @@ class TaxonViewSet(SpeaksLanguages, ContentViewSet):
 
     def list_queryset(self, params: dict):
         return selectors.taxon_list(filters=params)
+
+    def staff_detail_queryset(self):
+        return selectors.taxon_detail_queryset()
+
+    def represent_for_staff(self, instance) -> dict:
+        taxon = selectors.with_tree_facts(self.staff_detail_queryset().get(pk=instance.pk))
+        return self.represent(self.detail_serializer_class, taxon)
+
+    def perform_create(self, serializer):
+        fields = dict(serializer.validated_data)
+        return services.taxon_create(parent=fields.pop("parent", None), **fields)
+
+    def perform_update(self, serializer):
+        return services.taxon_update(taxon=serializer.instance, user=self.request.user, **serializer.validated_data)
 
     def representation_context(self, serializer_class, records: list) -> dict:
         """Common names in the response's language for every taxon shown, the breadcrumb's too: one query."""

@@ -119,13 +119,18 @@ def _prefer_names(names: dict[int, str], language: str) -> None:
 
 @transaction.atomic
 def taxon_create(*, parent: Taxon | None, rank: str, scientific_name: str, **fields) -> Taxon:
-    """An accepted taxon under `parent` (None: a kingdom, or another root)."""
+    """An accepted taxon under `parent` (None: a kingdom, or another root), or a synonym (`status`, `accepted`;
+    no place in the tree, so no path). Checked first (constraints included), so a bad one is a ValidationError."""
     taxon = Taxon(parent=parent, rank=rank, scientific_name=scientific_name, **fields)
     validate_parent(taxon, parent)
+    if taxon.accepted is not None and taxon.accepted.status != TaxonomicStatus.ACCEPTED:
+        raise ValidationError({"accepted": "A synonym leads to an accepted taxon, not to another synonym."})
     taxon.depth = parent.depth + 1 if parent else 0
+    taxon.full_clean(exclude=["path"])
     taxon.save()
-    taxon.path = f"{parent.path if parent else '/'}{taxon.pk}/"
-    Taxon.objects.filter(pk=taxon.pk).update(path=taxon.path)
+    if taxon.status == TaxonomicStatus.ACCEPTED:
+        taxon.path = f"{parent.path if parent else '/'}{taxon.pk}/"
+        Taxon.objects.filter(pk=taxon.pk).update(path=taxon.path)
     return taxon
 
 

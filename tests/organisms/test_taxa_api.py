@@ -115,10 +115,10 @@ def test_an_unknown_taxon_has_no_organisms(client, cats):
     assert client.get("/api/v1/organisms/", {"taxon": 987654321}).json()["results"] == []
 
 
-def test_taxa_are_read_only(client, admin_client, cats):
-    assert client.post(TAXA, {"rank": "kingdom", "scientific_name": "Fungi"}).status_code in (401, 405)
-    assert admin_client.post(TAXA, {"rank": "kingdom", "scientific_name": "Fungi"}).status_code == 405
-    assert not Taxon.objects.filter(scientific_name="Fungi").exists()
+def test_taxa_are_not_deleted_through_the_api(admin_client, cats):
+    felidae = Taxon.objects.get(rank="family", scientific_name="Felidae")
+    assert admin_client.delete(f"{TAXA}{felidae.pk}/").status_code == 405
+    assert Taxon.objects.filter(pk=felidae.pk).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -132,3 +132,68 @@ def test_a_cached_taxon_page_follows_the_organisms_beneath_it(wsgi, cats):
     services.organism_set_published(organisms=Organism.objects.filter(pk=cats["hidden"].pk), published=True, user=None)
     fresh = wsgi("GET", path)
     assert fresh["X-Cache"] == "MISS" and fresh.json()["organism_count"] == 3
+
+
+@pytest.fixture
+def curator(token_client):
+    return token_client("organisms.add_taxon", "organisms.change_taxon", "organisms.view_taxon")
+
+
+def test_staff_create_move_and_name_taxa_through_the_api(curator, client, cats):
+    felidae = Taxon.objects.get(rank="family", scientific_name="Felidae")
+    created = curator.post(TAXA, {"rank": "genus", "scientific_name": "Acinonyx", "authorship": "Brookes, 1828",
+                                  "parent": felidae.pk}, format="json")  # fmt: skip
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert [a["scientific_name"] for a in body["ancestors"]][-1] == "Felidae"
+    canidae = Taxon.objects.get(rank="family", scientific_name="Canidae")
+    moved = curator.patch(f"{TAXA}{body['id']}/", {"parent": canidae.pk}, format="json")
+    assert moved.status_code == 200 and moved.json()["parent"]["id"] == canidae.pk
+    assert Taxon.objects.get(pk=body["id"]).path.startswith(canidae.path)
+    synonym = curator.post(TAXA, {"rank": "species", "scientific_name": "Felis jubata", "status": "synonym",
+                                  "accepted": cats["puma"].taxon_id}, format="json")  # fmt: skip
+    assert synonym.status_code == 201, synonym.content
+    assert synonym.json()["accepted"]["scientific_name"] == "Puma concolor"
+    assert client.get("/api/v1/organisms/felis-jubata/").status_code == 301
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ("cycle", "parent"),  # under its own descendant
+        ({"rank": "species"}, "rank"),  # a rank its children would sit above
+        ({"parent": 999999}, "parent"),
+        ({"status": "synonym"}, None),  # organisms beneath: refused
+        ({"scientific_name": ""}, "scientific_name"),
+        ({"path": "/1/"}, "path"),  # server-owned
+    ],
+)
+def test_bad_taxon_writes_are_a_clear_400_and_change_nothing(curator, cats, change, field):
+    felidae = Taxon.objects.get(rank="family", scientific_name="Felidae")
+    if change == "cycle":
+        change = {"parent": Taxon.objects.get(rank="genus", scientific_name="Panthera").pk}
+    before = list(Taxon.objects.order_by("pk").values_list("pk", "path", "rank", "status", "scientific_name"))
+    response = curator.patch(f"{TAXA}{felidae.pk}/", change, format="json")
+    assert response.status_code == 400, response.content
+    if field:
+        assert field in response.json()["error"]["fields"], response.json()
+    after = list(Taxon.objects.order_by("pk").values_list("pk", "path", "rank", "status", "scientific_name"))
+    assert after == before
+
+
+def test_anonymous_and_unprivileged_callers_cannot_write_taxa(client, token_client, cats):
+    assert client.post(TAXA, {"rank": "kingdom", "scientific_name": "Fungi"}).status_code in (401, 403)
+    reader = token_client("organisms.view_taxon")
+    assert reader.post(TAXA, {"rank": "kingdom", "scientific_name": "Fungi"}, format="json").status_code == 403
+    assert not Taxon.objects.filter(scientific_name="Fungi").exists()
+
+
+def test_a_taxon_that_exists_already_or_a_synonym_without_accepted_is_a_400(curator, cats):
+    felidae = Taxon.objects.get(rank="family", scientific_name="Felidae")
+    twice = curator.post(TAXA, {"rank": "genus", "scientific_name": "Panthera", "parent": felidae.pk}, format="json")
+    assert twice.status_code == 400
+    orphan = curator.post(TAXA, {"rank": "species", "scientific_name": "Felis nowhere", "status": "synonym"},
+                          format="json")  # fmt: skip
+    assert orphan.status_code == 400
+    assert Taxon.objects.filter(scientific_name="Panthera").count() == 1
+    assert not Taxon.objects.filter(scientific_name="Felis nowhere").exists()

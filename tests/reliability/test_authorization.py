@@ -62,6 +62,8 @@ REQUIRED_PERMISSION = {
     ("organism-list", "POST"): "organisms.add_organism",
     ("organism-detail", "PATCH"): "organisms.change_organism",
     ("organism-detail", "DELETE"): "organisms.delete_organism",
+    ("taxon-list", "POST"): "organisms.add_taxon",
+    ("taxon-detail", "PATCH"): "organisms.change_taxon",
     ("organism-upload-image", "POST"): "organisms.add_organismimage",
     ("organism-reprocess-image", "POST"): "organisms.change_organismimage",
     ("organism-image-status", "GET"): "organisms.view_organismimage",
