@@ -143,6 +143,10 @@ class Taxon(FoldedName):
     gbif_key = models.PositiveBigIntegerField("GBIF taxonKey", null=True, blank=True, unique=True)
     inaturalist_id = models.PositiveBigIntegerField("iNaturalist taxon id", null=True, blank=True, unique=True)
     col_id = models.CharField("Catalogue of Life id", max_length=20, null=True, blank=True, unique=True)
+    source_id = models.CharField(
+        "taxonID", max_length=255, null=True, blank=True, unique=True,
+        help_text="The Darwin Core taxonID of the checklist this taxon was imported from; imports match on it.",
+    )  # fmt: skip
     path = models.CharField(max_length=255, db_index=True, editable=False)
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
