@@ -9,6 +9,7 @@ from biomuseum import images
 from biomuseum.slugs import unique_slug
 
 from ..models import CURATED_FIELDS, FIELD_RANKS, Organism, OrganismImage, Taxon
+from .checklists import checklist_import
 from .lineage import (
     FIELDS_FROM_THE_TAXON,
     FROM_THE_TAXON,
@@ -35,6 +36,7 @@ __all__ = [
     "FIELDS_FROM_THE_TAXON",
     "FROM_THE_TAXON",
     "TAXON_FIELDS",
+    "checklist_import",
     "organism_create",
     "organism_delete",
     "organism_image_add",

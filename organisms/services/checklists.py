@@ -1,0 +1,62 @@
+"""Darwin Core checklists into the catalogue: the import as one transaction and one cache invalidation."""
+
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from biomuseum.pagecache import content_changed
+
+from ..darwincore.archive import ArchiveRefused, open_checklist
+from ..darwincore.load import Loader, Progress
+from ..darwincore.names import check_names
+from ..darwincore.plan import Plan
+from ..darwincore.report import Report
+
+
+class _Undo(Exception):
+    """Leaves the import's transaction without committing it (a dry run, or a problem found while writing)."""
+
+
+def checklist_import(
+    *,
+    path: str | Path,
+    user: AbstractBaseUser | None,
+    name: str | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    prune: bool = False,
+    publish: bool = True,
+    progress: Progress | None = None,
+) -> Report:
+    """Upsert the checklist at `path` (a Darwin Core Archive, or a CSV/TSV with Darwin Core columns) into the
+    tree, the names and the catalogue, and report what changed. All or nothing: a row that cannot be used
+    rejects the whole import unless `skip_invalid`; a dry run reports the same and commits nothing. New
+    organisms are published unless `publish` is False; `prune` withdraws published ones the file lacks."""
+    report = Report(source=name or Path(path).name, dry_run=dry_run, skip_invalid=skip_invalid, prune=prune)
+    try:
+        with open_checklist(path, name=name) as checklist:
+            plan = Plan(checklist, report)
+            (progress or _quiet)("reading", 0, 0)
+            plan.read()
+            check_names(plan)
+            plan.check()
+            if report.problem_count and not skip_invalid:
+                return report
+            loader = Loader(plan, report, user=user, publish=publish, prune=prune, progress=progress)
+            try:
+                with transaction.atomic():
+                    loader.run()
+                    if dry_run or (loader.late and not skip_invalid):
+                        raise _Undo
+                    content_changed("organisms")  # bulk writes send no signals: once, when this commits
+            except _Undo:
+                return report
+            report.applied = True
+    except ArchiveRefused as error:
+        report.refused = str(error)
+    return report
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
