@@ -187,6 +187,7 @@ class Plan:
                 self._check_parent(row)
             else:
                 self._check_accepted(row)
+        self._check_taken_ids()
         self._reject_dependents()
         self._depths()
         self._unique_organism_names()
@@ -288,6 +289,19 @@ class Plan:
                 trail.append(key)
                 key = self.rows[key].parent_key if self.rows[key].status == TaxonomicStatus.ACCEPTED else None
             done.update(trail)
+
+    def _check_taken_ids(self) -> None:
+        """A taxonID the catalogue has for a taxon of another name and another rank belongs to another checklist
+        that happens to use the same ids (taxonIDs are unique within one dataset only): refused, rather than
+        that taxon renamed and moved. A new name under one id (a correction) keeps its rank."""
+        keys = [row.key for row in self.rows.values() if not row.implied and row.key not in self.rejected]
+        for start in range(0, len(keys), 2000):
+            found = Taxon.objects.filter(source_id__in=keys[start : start + 2000])
+            for source_id, name, rank in found.values_list("source_id", "scientific_name", "rank"):
+                row = self.rows[source_id]
+                if name != row.name and rank != row.rank:
+                    reason = f"the catalogue's taxon with this taxonID is {name} ({rank}): another checklist's id?"
+                    self.reject(row, row.problem("taxonID", reason, source_id))
 
     def _reject_dependents(self) -> None:
         """A row under a rejected parent, or a synonym of a rejected taxon, cannot be placed either."""

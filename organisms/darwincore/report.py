@@ -81,7 +81,8 @@ class Report:
             )
         if self.problem_count:
             skipped = "skipped" if self.skip_invalid else "rejected the import"
-            lines.append(f"  {self.problem_count:,} rows {skipped}:")
+            rows = "row" if self.problem_count == 1 else "rows"
+            lines.append(f"  {self.problem_count:,} {rows} {skipped}:")
             lines += [f"    {problem}" for problem in self.problems]
             if self.problem_count > len(self.problems):
                 lines.append(f"    ... and {self.problem_count - len(self.problems):,} more")

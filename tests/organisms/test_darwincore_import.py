@@ -294,3 +294,82 @@ def test_a_file_that_is_no_checklist_is_refused_with_a_reason(tmp_path):
     no_names = tmp_path / "plain.csv"
     no_names.write_text("a,b\n1,2\n")
     assert "scientificName" in run(no_names).refused
+
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "dwca"
+
+
+def test_the_demo_checklist_imports_into_an_empty_catalogue_and_again_changes_nothing():
+    report = run(DATA / "demo-checklist.zip")
+    assert report.outcome == "imported", report.lines()
+    assert (report.taxa.created, report.names.created, report.organisms.created) == (404, 581, 82)
+    kakapo = Organism.objects.get(scientific_name="Strigops habroptilus")
+    assert kakapo.common_name == "Kākāpō" or VernacularName.objects.filter(taxon=kakapo.taxon, name="Kākāpō").exists()
+    again = run(DATA / "demo-checklist.zip")
+    assert (again.taxa.created, again.taxa.updated, again.names.updated, again.organisms.updated) == (0, 0, 0, 0)
+
+
+def test_the_demo_checklist_adopts_the_demo_catalogue_rather_than_duplicating_it():
+    from organisms import demo
+
+    demo.load_organisms()
+    taxa, organisms = Taxon.objects.count(), Organism.objects.count()
+    report = run(DATA / "demo-checklist.zip")
+    assert report.outcome == "imported", report.lines()
+    assert (report.taxa.created, report.organisms.created) == (0, 0)
+    assert (Taxon.objects.count(), Organism.objects.count()) == (taxa, organisms)
+    assert not Taxon.objects.filter(source_id__isnull=True).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("unknown-rank.zip", [("taxon.txt", 4, "taxonRank")]),
+        ("missing-name.zip", [("taxon.txt", 9, "scientificName")]),
+        ("missing-parent.zip", [("taxon.txt", 9, "parentNameUsageID")]),
+        ("synonym-cycle.zip", [("taxon.txt", 10, "acceptedNameUsageID"), ("taxon.txt", 11, "acceptedNameUsageID")]),
+        ("parent-cycle.zip", [("taxon.txt", 6, "parentNameUsageID"), ("taxon.txt", 7, "parentNameUsageID")]),
+        ("bad-encoding.zip", [("taxon.txt", 13, "scientificNameAuthorship")]),
+        ("mixed.zip", [("taxon.txt", 11, "scientificName"), ("taxon.txt", 17, "parentNameUsageID")]),
+    ],
+)
+def test_each_invalid_checklist_is_rejected_at_its_documented_place(name, expected):
+    report = run(DATA / name)
+    assert report.outcome == "rejected"
+    places = [(problem.file, problem.line, problem.column) for problem in report.problems]
+    assert places[: len(expected)] == expected, [str(problem) for problem in report.problems]
+    assert not Taxon.objects.exists()
+
+
+def test_the_mixed_checklist_with_skip_invalid_imports_its_good_rows():
+    report = run(DATA / "mixed.zip", skip_invalid=True)
+    assert report.outcome == "imported"
+    assert report.problem_count == 2
+    assert report.taxa.created == Taxon.objects.count() > 0
+    assert not Taxon.objects.filter(source_id="t404").exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["zip-bomb.zip", "too-many-members.zip", "path-traversal.zip", "absolute-path.zip", "xxe-meta.zip",
+     "billion-laughs.zip", "not-a-zip.zip", "symlink-member.zip"],
+)  # fmt: skip
+def test_each_hostile_archive_is_refused(name):
+    report = run(DATA / name)
+    assert report.outcome == "refused" and report.refused
+    assert not Taxon.objects.exists()
+
+
+def test_a_field_over_the_size_limit_is_reported_not_stored():
+    report = run(DATA / "oversized-field.zip")
+    assert report.outcome == "rejected"
+    assert report.problems[0].line == 11 and "longer than" in report.problems[0].reason
+    assert len(report.problems[0].value) <= 80  # the report does not carry the megabyte
+
+
+@pytest.mark.parametrize("name", ["demo-checklist.csv", "demo-checklist.tsv"])
+def test_the_demo_spreadsheets_import(name):
+    report = run(DATA / name)
+    assert report.outcome == "imported", report.lines()
+    assert report.organisms.created == report.rows[name]
+    assert run(DATA / name).taxa.created == 0
