@@ -178,11 +178,19 @@ IMAGE_TASK_SOFT_TIME_LIMIT = env.int("IMAGE_TASK_SOFT_TIME_LIMIT", default=240)
 IMAGE_MAX_ATTEMPTS = env.int("IMAGE_MAX_ATTEMPTS", default=5)
 IMAGE_PENDING_GRACE = env.int("IMAGE_PENDING_GRACE", default=120)  # seconds before the sweeper re-queues
 IMAGE_STUCK_AFTER = env.int("IMAGE_STUCK_AFTER", default=600)  # a "processing" job older than this died
+# Checklist imports from the admin (organisms.darwincore): the upload's size, and the job's limits.
+DWCA_MAX_UPLOAD_BYTES = env.int("DWCA_MAX_UPLOAD_BYTES", default=512 * 1024**2)
+# seconds for the check or the import; under CELERY_VISIBILITY_TIMEOUT, or the broker hands a live one out again
+DWCA_IMPORT_TIME_LIMIT = env.int("DWCA_IMPORT_TIME_LIMIT", default=780)
+DWCA_IMPORT_PENDING_GRACE = env.int("DWCA_IMPORT_PENDING_GRACE", default=120)  # before the sweeper re-queues
+DWCA_IMPORT_STUCK_AFTER = env.int("DWCA_IMPORT_STUCK_AFTER", default=DWCA_IMPORT_TIME_LIMIT + 120)
+DWCA_IMPORT_MAX_ATTEMPTS = env.int("DWCA_IMPORT_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE = {
     "cleanup-hourly": {"task": "ops.cleanup", "schedule": 3600.0},
     "warm-cache": {"task": "ops.warm_cache", "schedule": env.float("WARM_CACHE_EVERY", default=900.0)},
     "sweep-images": {"task": "organisms.sweep_images", "schedule": 60.0},
     "sweep-covers": {"task": "blogs.sweep_covers", "schedule": 60.0},
+    "sweep-imports": {"task": "organisms.sweep_imports", "schedule": 60.0},
     "notify-due-posts": {"task": "blogs.notify_due_posts", "schedule": env.float("NOTIFY_DUE_EVERY", default=60.0)},
 }
 

@@ -1,5 +1,8 @@
+import secrets
 from contextlib import suppress
+from pathlib import PurePath
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Upper
@@ -298,3 +301,53 @@ class OrganismImage(ProcessedImage):
 
     def __str__(self) -> str:
         return self.alt_text or f"Image {self.pk} of {self.organism}"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "waiting to be checked"
+    CHECKING = "checking", "being checked"
+    CHECKED = "checked", "checked: see the preview"
+    QUEUED = "queued", "waiting to be imported"
+    IMPORTING = "importing", "being imported"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+
+
+def _checklist_upload_name(instance: "ChecklistImport", filename: str) -> str:
+    """Stored under a generated name, never the uploaded one (which the row keeps to show)."""
+    suffix = PurePath(filename).suffix.lower()[:5]
+    return f"imports/{secrets.token_hex(16)}{suffix}"
+
+
+class ChecklistImport(models.Model):
+    """A checklist a curator uploaded in the admin: checked first (a dry run, whose report is the preview), then
+    imported when the curator confirms. The row is the jobs' truth; progress is in a file beside the upload."""
+
+    file = models.FileField(upload_to=_checklist_upload_name, max_length=200)
+    original_name = models.CharField(max_length=200)
+    skip_invalid = models.BooleanField(default=False, help_text="Import the usable rows and list the others.")
+    prune = models.BooleanField(
+        default=False, help_text="Withdraw (unpublish, never delete) the published organisms the file does not have."
+    )
+    publish = models.BooleanField(default=True, help_text="Publish the organisms the import creates.")
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    preview = models.JSONField(null=True, blank=True, editable=False)
+    report = models.JSONField(null=True, blank=True, editable=False)
+    error = models.TextField(blank=True, editable=False)
+    job_id = models.CharField(max_length=64, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "updated_at"], name="checklistimport_status")]
+        verbose_name = "checklist import"
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"

@@ -5,7 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 
-CURATOR_MODELS = ("organism", "organismimage", "taxon", "vernacularname", "post", "tag", "coverimage")
+CURATOR_MODELS = (
+    "organism", "organismimage", "taxon", "vernacularname", "checklistimport", "post", "tag", "coverimage",
+)  # fmt: skip
 
 
 class Command(BaseCommand):

@@ -7,9 +7,9 @@ from django.utils.html import format_html, format_html_join
 
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 
-from . import services
-from .models import ORGANISM_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
-from .services import EDITABLE_FIELDS, FIELDS_FROM_THE_TAXON, TAXON_FIELDS
+from .. import services
+from ..models import ORGANISM_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
+from ..services import EDITABLE_FIELDS, FIELDS_FROM_THE_TAXON, TAXON_FIELDS
 
 
 class OrganismImageInline(ProcessedImageAdminMixin, admin.TabularInline):
@@ -238,17 +238,19 @@ class TaxonAdmin(admin.ModelAdmin):
     list_display = ("scientific_name", "authorship", "rank", "status", "parent")
     list_filter = ("rank", "status")
     list_select_related = ("parent",)
-    search_fields = ("scientific_name", "vernacular_names__name", "=gbif_key")
-    search_help_text = "Search by scientific name, a vernacular name in any language, or an exact GBIF key."
+    search_fields = ("scientific_name", "vernacular_names__name", "=gbif_key", "=source_id")
+    search_help_text = (
+        "Search by scientific name, a vernacular name in any language, an exact GBIF key or an imported taxonID."
+    )
     autocomplete_fields = ("parent", "accepted")
-    readonly_fields = ("breadcrumb", "created_at", "updated_at")
+    readonly_fields = ("breadcrumb", "source_id", "created_at", "updated_at")
     inlines = [VernacularNameInline, SynonymInline]
     show_full_result_count = False
     ordering = ("scientific_name",)
     fieldsets = (
         (None, {"fields": ("breadcrumb", "rank", "scientific_name", "authorship", "parent")}),
         ("Status", {"fields": ("status", "accepted")}),
-        ("Identifiers", {"fields": ("gbif_key", "inaturalist_id", "col_id")}),
+        ("Identifiers", {"fields": ("gbif_key", "inaturalist_id", "col_id", "source_id")}),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
@@ -285,3 +287,8 @@ class TaxonAdmin(admin.ModelAdmin):
             obj.pk = created.pk
         obj.refresh_from_db()
         obj._state.adding = False
+
+
+from .imports import ChecklistImportAdmin  # noqa: E402  (registers itself)
+
+__all__ = ["ChecklistImportAdmin", "OrganismAdmin", "OrganismImageAdmin", "TaxonAdmin"]
