@@ -342,6 +342,10 @@ RATELIMITS = {
     "subscription-link": tuple(env.list("RATELIMIT_SUBSCRIPTION_LINK", default=["20/m", "200/h"])),
 }
 
+# --- Darwin Core ---
+# The museum named in the published catalogue's Darwin Core Archive (eml.xml).
+MUSEUM_NAME = env.str("MUSEUM_NAME", default="BioMuseum")
+
 # --- Page cache ---
 # Whole public API responses, invalidated by per-content-type generations bumped after every commit.
 PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)
