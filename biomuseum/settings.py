@@ -343,8 +343,10 @@ RATELIMITS = {
 }
 
 # --- Darwin Core ---
-# The museum named in the published catalogue's Darwin Core Archive (eml.xml).
+# The museum named in the published catalogue's Darwin Core Archive (eml.xml), and where the public endpoint
+# keeps the archive it built for the current catalogue (one file per generation; never a public media path).
 MUSEUM_NAME = env.str("MUSEUM_NAME", default="BioMuseum")
+DWCA_EXPORT_DIR = env.path("DWCA_EXPORT_DIR", default=str(VAR_DIR / "exports"))
 
 # --- Page cache ---
 # Whole public API responses, invalidated by per-content-type generations bumped after every commit.
