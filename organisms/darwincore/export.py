@@ -6,7 +6,7 @@ and up to two description rows per published organism in the extensions.
 
 The archive is never held in memory: each data file is one query walked in chunks and written row by row
 into the zip member as it is read. What is held is the set of exported taxon ids and, for the taxa that
-other rows point at (parents, accepted names), their taxonID and classification.
+other rows point at (parents, accepted names), their classification.
 
 Rows come in one stable order, so two exports of the same catalogue hold the same rows in the same order and,
 given the same `exported_at`, the same bytes: accepted taxa by depth (parents before children), scientific
@@ -106,20 +106,20 @@ def write_archive(stream: IO[bytes], *, exported_at: datetime) -> dict[str, int]
         with member("eml.xml") as out:
             out.write(eml_xml(exported_at).encode())
         rows = {
-            "taxon.txt": taxon_rows(selection),
-            "vernacularname.txt": vernacular_rows(selection.taxa),
-            "distribution.txt": distribution_rows(selection.accepted),
-            "description.txt": description_rows(selection.accepted),
-            "identifier.txt": identifier_rows(selection.taxa),
+            "taxon.txt": _taxon_rows(selection),
+            "vernacularname.txt": _vernacular_rows(selection.taxa),
+            "distribution.txt": _distribution_rows(selection.accepted),
+            "description.txt": _description_rows(selection.accepted),
+            "identifier.txt": _identifier_rows(selection.taxa),
         }
         for name, (_, columns) in FILES.items():
             with member(name) as out:
                 header = columns if name == "taxon.txt" else ("coreid", *columns)  # the core's id is its taxonID
-                counts[name] = write_rows(out, header, rows[name])
+                counts[name] = _write_rows(out, header, rows[name])
     return counts
 
 
-def write_rows(out: IO[bytes], header: tuple[str, ...], rows: Iterable[tuple]) -> int:
+def _write_rows(out: IO[bytes], header: tuple[str, ...], rows: Iterable[tuple]) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
     writer = csv.writer(text, **DIALECT)
     writer.writerow(header)
@@ -132,31 +132,37 @@ def write_rows(out: IO[bytes], header: tuple[str, ...], rows: Iterable[tuple]) -
     return count
 
 
-def taxon_rows(selection: Selection) -> Iterator[tuple]:
-    # For the taxa other rows point at: (taxonID, classification). Parents are written before their
-    # children (depth order) and accepted names before synonyms (status order), so each is known in time.
-    known: dict[int, tuple[str, tuple[str, ...]]] = {}
-    fields = ("id", "source_id", "parent_id", "accepted_id", "status", "rank", "scientific_name", "authorship")
+def _taxon_rows(selection: Selection) -> Iterator[tuple]:
+    # The classification of the taxa other rows point at. Parents are written before their children (depth
+    # order) and accepted names before synonyms (status order), so each is known in time; the ids they are
+    # pointed at by come with the row itself, so a taxon moved while the export runs cannot break it.
+    classifications: dict[int, tuple[str, ...]] = {}
+    empty = ("",) * len(RANK_COLUMN)
+    fields = ("id", "source_id", "parent_id", "parent__source_id", "accepted_id", "accepted__source_id", "status",
+              "rank", "scientific_name", "authorship")  # fmt: skip
     found = Taxon.objects.order_by(*TAXON_ORDER).values_list(*fields)
     wanted = selection.taxa
-    for pk, source_id, parent_id, accepted_id, status, rank, name, authorship in found.iterator(CHUNK_SIZE):
+    for row in found.iterator(CHUNK_SIZE):
+        pk, source_id, parent_id, parent_source, accepted_id, accepted_source, status, rank, name, authorship = row
         if pk not in wanted:
             continue
-        own_id = taxon_id(pk, source_id)
         if status == TaxonomicStatus.SYNONYM:
-            accepted_taxon_id, classification = known[accepted_id]
             parent_taxon_id = ""
+            accepted_taxon_id = taxon_id(accepted_id, accepted_source)
+            classification = classifications.get(accepted_id, empty)  # the accepted taxon's, as GBIF gives it
         else:
+            parent_taxon_id = taxon_id(parent_id, parent_source) if parent_id else ""
             accepted_taxon_id = ""  # GBIF's convention: only a synonym names its accepted taxon
-            parent_taxon_id, classification = known[parent_id] if parent_id else ("", ("",) * len(RANK_COLUMN))
+            classification = classifications.get(parent_id, empty)
             if rank in RANK_COLUMN:  # a genus names itself in the genus column, as GBIF's checklists do
                 classification = tuple(name if i == RANK_COLUMN[rank] else v for i, v in enumerate(classification))
             if pk in selection.referenced:
-                known[pk] = (own_id, classification)
-        yield (own_id, parent_taxon_id, accepted_taxon_id, status, rank, name, authorship, *classification)
+                classifications[pk] = classification
+        yield (taxon_id(pk, source_id), parent_taxon_id, accepted_taxon_id, status, rank, name, authorship,
+               *classification)  # fmt: skip
 
 
-def vernacular_rows(taxa: set[int]) -> Iterator[tuple]:
+def _vernacular_rows(taxa: set[int]) -> Iterator[tuple]:
     order = [f"taxon__{field}" for field in TAXON_ORDER] + ["language", "-preferred", "name", "id"]
     fields = ("taxon_id", "taxon__source_id", "name", "language", "region", "preferred")
     found = VernacularName.objects.order_by(*order).values_list(*fields)
@@ -173,12 +179,12 @@ def _published_organisms(taxa: set[int], *fields: str) -> Iterator[tuple]:
             yield (taxon_id(row[0], row[1]), *row[2:])
 
 
-def distribution_rows(taxa: set[int]) -> Iterator[tuple]:
+def _distribution_rows(taxa: set[int]) -> Iterator[tuple]:
     # The IUCN code as stored, NE included: GBIF's threat status vocabulary has every one of them.
     yield from _published_organisms(taxa, "conservation_status", "distribution")
 
 
-def description_rows(taxa: set[int]) -> Iterator[tuple]:
+def _description_rows(taxa: set[int]) -> Iterator[tuple]:
     language = settings.CATALOGUE_DEFAULT_LANGUAGE  # what curators write the catalogue's texts in
     kinds = list(terms.DESCRIPTION_TYPES.items())
     for core_id, *texts in _published_organisms(taxa, *(field for _, field in kinds)):
@@ -187,7 +193,7 @@ def description_rows(taxa: set[int]) -> Iterator[tuple]:
                 yield (core_id, kind, text, language)
 
 
-def identifier_rows(taxa: set[int]) -> Iterator[tuple]:
+def _identifier_rows(taxa: set[int]) -> Iterator[tuple]:
     external = list(terms.IDENTIFIER_URLS)
     has_one = Q()
     for field in external:
