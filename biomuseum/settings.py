@@ -350,6 +350,12 @@ RATELIMITS = {
     "subscription-link": tuple(env.list("RATELIMIT_SUBSCRIPTION_LINK", default=["20/m", "200/h"])),
 }
 
+# --- Darwin Core ---
+# The museum named in the published catalogue's Darwin Core Archive (eml.xml), and where the public endpoint
+# keeps the archive it built for the current catalogue (one file per generation; never a public media path).
+MUSEUM_NAME = env.str("MUSEUM_NAME", default="BioMuseum")
+DWCA_EXPORT_DIR = env.path("DWCA_EXPORT_DIR", default=str(VAR_DIR / "exports"))
+
 # --- Page cache ---
 # Whole public API responses, invalidated by per-content-type generations bumped after every commit.
 PAGE_CACHE_ENABLED = env.bool("PAGE_CACHE_ENABLED", default=True)

@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from blogs.views import ConfirmView, PostViewSet, SubscribeView, UnsubscribeView
 from ops.views import health
+from organisms.darwincore.views import DarwinCoreArchiveView
 from organisms.views import OrganismViewSet, TaxonViewSet
 
 from . import errors, media
@@ -18,6 +19,7 @@ router.register("taxa", TaxonViewSet, basename="taxon")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),
+    path("api/v1/exports/dwca.zip", DarwinCoreArchiveView.as_view(), name="dwca-export"),
     path("api/v1/auth/token/", TokenLoginView.as_view(), name="api-token"),
     path("api/v1/subscriptions/", SubscribeView.as_view(), name="subscribe"),
     path("api/v1/subscriptions/confirm/", ConfirmView.as_view(), name="subscription-confirm"),

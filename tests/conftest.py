@@ -64,6 +64,7 @@ def redis_url() -> str:
 @pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.DWCA_EXPORT_DIR = str(tmp_path / "exports")
     # Pages with {% static %} render without a collectstatic manifest.
     settings.STORAGES = {
         **settings.STORAGES,

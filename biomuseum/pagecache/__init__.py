@@ -37,7 +37,7 @@ from django_redis.cache import RedisCache
 from . import local
 from .app import OUTCOMES, ROUTE, PageCacheApp
 from .entries import Entry
-from .generations import bump, bump_stats, content_changed, generations
+from .generations import bump, bump_stats, content_changed, current_tokens, generations
 from .middleware import PrivateAPIResponsesMiddleware
 from .routes import CachePolicy, route_for
 from .tokens import FAMILIES, generation_key
@@ -61,6 +61,7 @@ __all__ = [
     "bump",
     "bump_stats",
     "content_changed",
+    "current_tokens",
     "generation_key",
     "generations",
     "local_stats",

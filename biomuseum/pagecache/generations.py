@@ -97,6 +97,24 @@ def content_changed(*families: str, using: str | None = None) -> None:
     pending.families.update(families)
 
 
+def current_tokens(*families: str) -> tuple[int, ...] | None:
+    """The families' tokens as a page rendered now records them, for what is cached outside the page cache
+    (files built once per generation). None when they cannot be trusted: the cache unreachable, or a bump it
+    has not taken yet (a file keyed on the old tokens would be served after the write)."""
+    cache = caches["default"]
+    try:
+        save_unsaved_bumps()
+        found = read_tokens(cache, families)
+        missing = [family for family in families if family not in found]
+        for family in missing:  # first use, or the cache was flushed: start new generations, as pages do
+            cache.add(generation_key(family), new_token(), timeout=None)
+        if missing:
+            found.update(read_tokens(cache, missing))
+        return tuple(found[family] for family in families)
+    except (ConnectionError, KeyError):
+        return None
+
+
 def generations() -> dict[str, int | None]:
     cache = caches["default"]
     found = read_tokens(cache, FAMILIES)

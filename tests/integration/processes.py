@@ -37,6 +37,7 @@ def project_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         MEDIA_ROOT=str(tmp_path / "media"),
+        DWCA_EXPORT_DIR=str(tmp_path / "exports"),
         EMAIL_FILE_PATH=str(tmp_path / "mail"),
         CELERY_BROKER_FOLDER=str(tmp_path / "broker"),
         STATIC_ROOT=str(tmp_path / "static"),

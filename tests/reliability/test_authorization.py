@@ -47,6 +47,7 @@ PUBLIC_READS = {
     "taxon-list",
     "taxon-detail",
     "taxon-autocomplete",
+    "dwca-export",
     "post-list",
     "post-detail",
     "subscription-confirm",

@@ -2,12 +2,14 @@
 changes the public cannot see. Counted, not timed, on whichever cache the suite runs with (the shared token
 file on the embedded defaults, Redis in CI's second pass)."""
 
+import importlib
+
 import pytest
 from django.db import transaction
 
 from biomuseum import images
 from biomuseum.images import ImageStatus
-from biomuseum.pagecache import bump_stats, generations
+from biomuseum.pagecache import bump_stats, current_tokens, generations
 from blogs import services as blog_services
 from blogs.models import Post, PostStatus
 from organisms import services
@@ -15,6 +17,8 @@ from organisms.models import Organism, OrganismImage
 from tests.factories import OrganismFactory, OrganismImageFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# The module itself (the package exports a function of the same name).
+GENERATIONS_MODULE = importlib.import_module("biomuseum.pagecache.generations")
 
 
 class Bumps:
@@ -153,3 +157,21 @@ def test_bumps_image_job_states_bump_only_when_ready():
     assert images.process(OrganismImage, image.pk, "job-1") == "ready"
     assert bumps.count == 1
     assert bumps.families == {"organisms"}
+
+
+def test_current_tokens_move_with_each_committed_bump_of_their_family():
+    before = current_tokens("organisms", "posts")
+    assert before is not None and len(before) == 2
+    assert current_tokens("organisms", "posts") == before
+    OrganismFactory()
+    after = current_tokens("organisms", "posts")
+    assert after[0] != before[0] and after[1] == before[1]
+
+
+def test_current_tokens_are_not_trusted_while_a_bump_is_unsaved(monkeypatch):
+    def refuse():
+        raise ConnectionError("generations could not be saved")
+
+    monkeypatch.setattr(GENERATIONS_MODULE, "save_unsaved_bumps", refuse)
+    assert current_tokens("organisms") is None
+    assert generations()["organisms"] is not None  # the tokens exist; they are just not trusted now
