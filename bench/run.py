@@ -17,7 +17,7 @@ from pathlib import Path
 # Run as a script, this file's own directory would head sys.path; the repository root must, for `bench.*`.
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import environment, report, scenarios  # noqa: E402
+from bench import darwincore, environment, report, scenarios  # noqa: E402
 from bench.catalogue import DEEP_ROWS, HEALTH, Catalogue, capture, discover  # noqa: E402
 from bench.servers import Server, start_gunicorn, start_nginx, wait_for_workers, wait_until_ok  # noqa: E402
 
@@ -100,6 +100,8 @@ def run(profile: scenarios.Profile, command: str, embedded: bool = False, agains
     results["scenarios"].append(scenarios.run_memory(env, catalogue, profile, workers, run_dir, say))
     say("Cold start")
     results["scenarios"].append(scenarios.run_cold_start(env, catalogue, profile, run_dir, say))
+    say("Darwin Core (a generated checklist into a database of its own)")
+    results["scenarios"].extend(darwincore.run_darwin_core(env, run_dir, quick=profile is scenarios.QUICK, say=say))
 
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["load_average_at_end"] = environment.load_average()
