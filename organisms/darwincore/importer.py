@@ -1,5 +1,5 @@
 """One checklist into the catalogue: read, checked, then written in one transaction with one cache
-invalidation, or not at all. organisms.services.checklist_import is its public face; the admin's jobs
+invalidation, or not at all. The services give it as organisms.services.checklist_import; the admin's jobs
 (.jobs) call it here, below the services, so that tasks need not import the services that queue them."""
 
 from pathlib import Path
@@ -31,7 +31,10 @@ def import_checklist(
     publish: bool = True,
     progress: Progress | None = None,
 ) -> Report:
-    """What organisms.services.checklist_import says."""
+    """Upsert the checklist at `path` (a Darwin Core Archive, or a CSV/TSV with Darwin Core columns) into the
+    tree, the names and the catalogue, and report what changed. All or nothing: a row that cannot be used
+    rejects the whole import unless `skip_invalid`; a dry run reports the same and commits nothing. New
+    organisms are published unless `publish` is False; `prune` withdraws published ones the file lacks."""
     report = Report(source=name or Path(path).name, dry_run=dry_run, skip_invalid=skip_invalid, prune=prune)
     try:
         with open_checklist(path, name=name) as checklist:

@@ -6,6 +6,7 @@ after their children, parents named only by the classification columns, cycles. 
 of a checklist, are not held: they are checked here in one pass and written in batches by .load.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from biomuseum import languages
@@ -129,39 +130,32 @@ class Plan:
             self.reject(taxon, taxon.problem("acceptedNameUsageID", "a synonym needs its accepted taxon's taxonID"))
 
     def _read_identifiers(self) -> None:
-        extension = self.checklist.extension(terms.IDENTIFIER)
+        for taxon, row in self._extension_rows(terms.IDENTIFIER):
+            found = _identifier(row.values.get("identifier", ""))
+            if found:
+                taxon.ids.setdefault(*found)
+
+    def _read_texts(self) -> None:
+        for taxon, row in self._extension_rows(terms.DISTRIBUTION):
+            _add_distribution(taxon, row, row.values, self.report)
+        for taxon, row in self._extension_rows(terms.DESCRIPTION):
+            field_name = terms.DESCRIPTION_TYPES.get(row.values.get("type", "").lower() or "general")
+            text = row.values.get("description", "")
+            if field_name and text:
+                _append_text(taxon, field_name, text)
+
+    def _extension_rows(self, row_type: str) -> Iterator[tuple[TaxonRow, Row]]:
+        """The rows of one extension (if the checklist has it) with the taxon each belongs to, counted."""
+        extension = self.checklist.extension(row_type)
         if extension is None:
             return
         count = 0
         for row in extension.rows():
             count += 1
             taxon = self._owner(row)
-            if taxon is None:
-                continue
-            found = _identifier(row.values.get("identifier", ""))
-            if found:
-                taxon.ids.setdefault(*found)
+            if taxon is not None:
+                yield taxon, row
         self.report.rows[extension.name] = count
-
-    def _read_texts(self) -> None:
-        for row_type in (terms.DISTRIBUTION, terms.DESCRIPTION):
-            extension = self.checklist.extension(row_type)
-            if extension is None:
-                continue
-            count = 0
-            for row in extension.rows():
-                count += 1
-                taxon = self._owner(row)
-                if taxon is None:
-                    continue
-                if row_type == terms.DISTRIBUTION:
-                    _add_distribution(taxon, row, row.values, self.report)
-                else:
-                    field_name = terms.DESCRIPTION_TYPES.get(row.values.get("type", "general").lower() or "general")
-                    text = row.values.get("description", "")
-                    if field_name and text:
-                        _append_text(taxon, field_name, text)
-            self.report.rows[extension.name] = count
 
     def _owner(self, row: Row) -> TaxonRow | None:
         """The taxon an extension row belongs to; a row naming no taxon of the core file is a problem."""

@@ -8,29 +8,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ..darwincore.importer import import_checklist
-from ..darwincore.load import Progress
-from ..darwincore.report import Report
+from ..darwincore.importer import import_checklist as checklist_import
 from ..models import ChecklistImport, ImportStatus
 
-
-def checklist_import(
-    *,
-    path: str | Path,
-    user: AbstractBaseUser | None,
-    name: str | None = None,
-    dry_run: bool = False,
-    skip_invalid: bool = False,
-    prune: bool = False,
-    publish: bool = True,
-    progress: Progress | None = None,
-) -> Report:
-    """Upsert the checklist at `path` (a Darwin Core Archive, or a CSV/TSV with Darwin Core columns) into the
-    tree, the names and the catalogue, and report what changed. All or nothing: a row that cannot be used
-    rejects the whole import unless `skip_invalid`; a dry run reports the same and commits nothing. New
-    organisms are published unless `publish` is False; `prune` withdraws published ones the file lacks."""
-    return import_checklist(path=path, user=user, name=name, dry_run=dry_run, skip_invalid=skip_invalid,
-                            prune=prune, publish=publish, progress=progress)  # fmt: skip
+__all__ = ["check_upload", "checklist_import", "checklist_import_confirm", "checklist_upload"]
 
 
 UPLOAD_SUFFIXES = (".zip", ".csv", ".tsv", ".txt")

@@ -36,8 +36,14 @@ def stack(tmp_path_factory, tmp_path):
 
 
 def test_a_curator_imports_a_checklist_through_the_admin_and_a_worker(stack, browser):  # noqa: F811
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+
+    def following(timeout: float) -> WebDriverWait:
+        """A wait across the page's own reloads (an element may go with the page it was found on)."""
+        return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,
+                                                                    NoSuchElementException))  # fmt: skip
 
     status, _, _ = stack.api("GET", "/api/v1/organisms/strigops-habroptilus/")
     assert status == 404  # nothing yet
@@ -56,14 +62,14 @@ def test_a_curator_imports_a_checklist_through_the_admin_and_a_worker(stack, bro
         return browser.find_element(By.CSS_SELECTOR, f".field-{name}").text
 
     # The page reloads itself until each job is done.
-    WebDriverWait(browser, 90).until(lambda driver: driver.find_elements(By.ID, "checklist-confirm"))
+    following(90).until(lambda driver: driver.find_elements(By.ID, "checklist-confirm"))
     preview = field("preview_report")
     assert "dry run" in preview and "404 created" in preview and "581 created" in preview, preview
     status, _, _ = stack.api("GET", "/api/v1/organisms/strigops-habroptilus/")
     assert status == 404  # the check wrote nothing
 
     browser.find_element(By.CSS_SELECTOR, "#checklist-confirm input[type=submit]").click()
-    WebDriverWait(browser, 90).until(lambda driver: "imported" in field("import_report"))
+    following(90).until(lambda driver: "imported" in field("import_report"))
     report = field("import_report")
     assert "404 created" in report and "82 created" in report, report
     assert not browser.find_elements(By.ID, "checklist-confirm")  # imported once
