@@ -75,3 +75,24 @@ def test_organism_autocomplete_finds_names_with_special_case_mappings(typed):
     OrganismFactory(common_name="Strasse pigeon", scientific_name="Columba livia urbana")
     names = [o.common_name for o in selectors.organism_autocomplete(query=typed)]
     assert names[0] == "Straßenkatze"
+
+
+@pytest.mark.parametrize("probe", [2000, 3])
+def test_organism_list_beneath_a_taxon_is_the_same_whether_its_subtree_is_probed_or_joined(monkeypatch, probe):
+    from organisms.models import Taxon
+
+    monkeypatch.setattr(selectors, "SUBTREE_PROBE", probe)  # 3: the family's subtree is too large to probe
+    for index in range(4):
+        OrganismFactory(scientific_name=f"Aus species{index}", genus="Aus", family="Aidae", kingdom="Animalia")
+    OrganismFactory(scientific_name="Bus alter", genus="Bus", family="Aidae", kingdom="Animalia")
+    OrganismFactory(scientific_name="Cus other", genus="Cus", family="Cidae", kingdom="Animalia")
+    OrganismFactory(scientific_name="Aus hidden", genus="Aus", family="Aidae", kingdom="Animalia", is_published=False)
+    family = Taxon.objects.get(rank="family", scientific_name="Aidae")
+    listed = selectors.organism_list(filters={"taxon": family.pk}).order_by("scientific_name")
+    assert [organism.scientific_name for organism in listed] == [
+        "Aus species0", "Aus species1", "Aus species2", "Aus species3", "Bus alter",
+    ]  # fmt: skip
+    with CaptureQueriesContext(connection) as queries:
+        list(selectors.organism_list(filters={"taxon": family.pk}).order_by("scientific_name"))
+    [page] = [query["sql"] for query in queries if 'FROM "organisms_organism"' in query["sql"]]
+    assert ('INNER JOIN "organisms_taxon"' in page) == (probe == 3)  # joined only when too large to probe
