@@ -8,6 +8,7 @@ of a checklist, are not held: they are checked here in one pass and written in b
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from biomuseum import languages
 
@@ -29,6 +30,7 @@ TRUE = {"true", "1", "yes", "y", "t"}
 FALSE = {"false", "0", "no", "n", "f", ""}
 NOT_IN_CORE = "no taxon of the core file has this taxonID"
 UNKNOWN_ID = "no taxon in the file or the catalogue has this taxonID"
+CLOSE_SPELLING = 0.85  # difflib's ratio: "Panthera uncai" to "Panthera uncia" is 0.93; Panthera leo to onca 0.8
 MAX_NAME = Taxon._meta.get_field("scientific_name").max_length
 MAX_ID = Taxon._meta.get_field("source_id").max_length
 
@@ -285,17 +287,25 @@ class Plan:
             done.update(trail)
 
     def _check_taken_ids(self) -> None:
-        """A taxonID the catalogue has for a taxon of another name and another rank belongs to another checklist
-        that happens to use the same ids (taxonIDs are unique within one dataset only): refused, rather than
-        that taxon renamed and moved. A new name under one id (a correction) keeps its rank."""
+        """A taxonID the catalogue has for a taxon of another name belongs to another checklist that happens to
+        use the same ids (taxonIDs are unique within one dataset only, and many datasets number their rows),
+        unless the new name is a correction: same rank, same parent, a spelling close to the old one. Refused
+        otherwise, rather than that taxon renamed: a new name under an old id is a new taxonID in a checklist
+        (the old name becoming its synonym)."""
         keys = [row.key for row in self.rows.values() if not row.implied and row.key not in self.rejected]
         for start in range(0, len(keys), 2000):
-            found = Taxon.objects.filter(source_id__in=keys[start : start + 2000])
-            for source_id, name, rank in found.values_list("source_id", "scientific_name", "rank"):
+            found = Taxon.objects.filter(source_id__in=keys[start : start + 2000]).values_list(
+                "source_id", "scientific_name", "rank", "parent__source_id"
+            )
+            for source_id, name, rank, parent in found:
                 row = self.rows[source_id]
-                if name != row.name and rank != row.rank:
-                    reason = f"the catalogue's taxon with this taxonID is {name} ({rank}): another checklist's id?"
-                    self.reject(row, row.problem("taxonID", reason, source_id))
+                if name == row.name or _a_correction(row, name, rank, parent):
+                    continue
+                reason = (
+                    f"the catalogue's taxon with this taxonID is {name} ({rank}): another checklist's id, or a new "
+                    "name (which needs a taxonID of its own)?"
+                )
+                self.reject(row, row.problem("taxonID", reason, source_id))
 
     def _reject_dependents(self) -> None:
         """A row under a rejected parent, or a synonym of a rejected taxon, cannot be placed either."""
@@ -346,6 +356,14 @@ class Plan:
         for row in self.accepted():
             levels.setdefault(row.depth, []).append(row)
         return [levels[depth] for depth in sorted(levels)]
+
+
+def _a_correction(row: TaxonRow, name: str, rank: str, parent: str | None) -> bool:
+    """Whether `row` renames the taxon it shares a taxonID with (`name`, `rank`, parent's taxonID) in place: a
+    spelling corrected, not another taxon."""
+    same_parent = parent == row.parent_key or (parent is None and (row.parent_key or "").startswith("implied:"))
+    close = SequenceMatcher(None, name.lower(), row.name.lower()).ratio() >= CLOSE_SPELLING
+    return rank == row.rank and same_parent and close
 
 
 def _first_problem(row: Row, values: dict[str, str], key: str) -> Problem | None:

@@ -414,3 +414,20 @@ def test_the_demo_catalogue_round_trips_through_darwin_core_without_loss(tmp_pat
     for name in before:
         assert after[name] == before[name], name
     assert len(before["taxon.txt"]) > 300 and len(before["vernacularname.txt"]) > 300
+
+
+def test_a_spelling_corrected_under_its_taxonID_renames_and_another_checklists_id_is_refused(tmp_path):
+    run(archive(tmp_path))
+    corrected = [("s2", "g1", "", "Panthera leoo", "(Linnaeus, 1758)", "species", "accepted") if row[0] == "s2"
+                 else row for row in TAXA]  # fmt: skip
+    report = run(archive(tmp_path, taxa=corrected, name="corrected.zip"))
+    assert report.outcome == "imported", report.lines()
+    assert Taxon.objects.get(source_id="s2").scientific_name == "Panthera leoo"
+    assert Organism.objects.get(taxon__source_id="s2").scientific_name == "Panthera leoo"  # the record follows
+    other = [("s2", "g1", "", "Panthera onca", "", "species", "accepted") if row[0] == "s2" else row
+             for row in TAXA]  # fmt: skip
+    report = run(archive(tmp_path, taxa=other, name="other.zip"))
+    assert report.outcome == "rejected"
+    [problem] = report.problems
+    assert problem.column == "taxonID" and "Panthera leoo" in problem.reason
+    assert Taxon.objects.get(source_id="s2").scientific_name == "Panthera leoo"
