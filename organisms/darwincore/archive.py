@@ -30,6 +30,7 @@ MAX_RATIO = 200  # uncompressed to compressed, per member over 1 MiB: text compr
 MAX_LINE_BYTES = 1024**2  # one row of a data file
 CHUNK = 1024**2
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+BOM = b"\xef\xbb\xbf"
 
 
 class ArchiveRefused(Exception):
@@ -233,6 +234,8 @@ def _copy_text(path: Path, work: Path, shown: str) -> Path:
     target = work / f"taxa{suffix}"
     written, line = 0, 0
     with path.open("rb") as source, target.open("wb") as out:
+        if source.read(len(BOM)) != BOM:  # a spreadsheet's "CSV UTF-8" starts with one: not part of the header
+            source.seek(0)
         while chunk := source.read(CHUNK):
             written += len(chunk)
             if written > MAX_BYTES:

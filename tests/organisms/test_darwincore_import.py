@@ -431,3 +431,14 @@ def test_a_spelling_corrected_under_its_taxonID_renames_and_another_checklists_i
     [problem] = report.problems
     assert problem.column == "taxonID" and "Panthera leoo" in problem.reason
     assert Taxon.objects.get(source_id="s2").scientific_name == "Panthera leoo"
+
+
+def test_a_spreadsheet_saved_as_csv_utf8_with_a_byte_order_mark_and_semicolons_imports(tmp_path):
+    path = tmp_path / "export from a spreadsheet.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbftaxonID;scientificName;taxonRank;kingdom;genus;vernacularName;language\r\n"
+        + b"s1;Panthera uncia;species;Animalia;Panthera;Schneeleopard;de\r\n"
+    )
+    report = run(path)
+    assert report.outcome == "imported", report.lines()
+    assert VernacularName.objects.get(taxon__source_id="s1").name == "Schneeleopard"
