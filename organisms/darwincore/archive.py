@@ -28,6 +28,7 @@ MAX_MEMBERS = 50  # a checklist is a handful of files: meta.xml, eml.xml, the co
 MAX_BYTES = 2 * 1024**3  # all members together, uncompressed, as counted while copying them out
 MAX_RATIO = 200  # uncompressed to compressed, per member over 1 MiB: text compresses 5 to 20 times, zeros 1,000
 MAX_LINE_BYTES = 1024**2  # one row of a data file
+MAX_FIELD_CHARS = 65_536  # one value: a long description is a few thousand
 CHUNK = 1024**2
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 BOM = b"\xef\xbb\xbf"
@@ -73,16 +74,28 @@ class DataFile:
         wanted = [*self.uris, *([self._key] if self.has_key else [])]
         try:
             for position, values in enumerate(self._file.iter_terms(wanted)):
+                line = self.header_lines + position + 1
+                _refuse_oversized(self.name, line, wanted, values)
                 row = {name: value.strip() for name, value in zip(names, values, strict=False)}
                 if self.has_key:
                     row["_key"] = values[-1].strip()
-                yield Row(self.name, self.header_lines + position + 1, row)
+                yield Row(self.name, line, row)
         except (ValueError, IndexError, UnicodeError) as error:  # csv.Error is a ValueError's sibling: below
             raise ArchiveRefused(f"{self.name} cannot be read: {error}") from error
         except Exception as error:
             if type(error).__module__ == "_csv":
                 raise ArchiveRefused(f"{self.name} cannot be read: {error}") from error
             raise
+
+
+def _refuse_oversized(file: str, line: int, uris: list[str], values: tuple[str, ...]) -> None:
+    for uri, value in zip(uris, values, strict=False):
+        if len(value) > MAX_FIELD_CHARS:
+            column = _short_name(uri) or uri
+            raise ArchiveRefused(
+                f"{file}, line {line}, {column}: a field of {len(value):,} characters, over the limit of "
+                f"{MAX_FIELD_CHARS:,}: refused."
+            )
 
 
 def _short_name(uri: str) -> str | None:

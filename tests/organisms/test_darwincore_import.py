@@ -360,11 +360,12 @@ def test_each_hostile_archive_is_refused(name):
     assert not Taxon.objects.exists()
 
 
-def test_a_field_over_the_size_limit_is_reported_not_stored():
+def test_a_field_over_the_size_limit_refuses_the_file_and_says_where():
     report = run(DATA / "oversized-field.zip")
-    assert report.outcome == "rejected"
-    assert report.problems[0].line == 11 and "longer than" in report.problems[0].reason
-    assert len(report.problems[0].value) <= 80  # the report does not carry the megabyte
+    assert report.outcome == "refused"
+    assert "taxon.txt, line 11, scientificName: a field of 1,000,000 characters" in report.refused
+    assert len(report.refused) < 200  # the report does not carry the megabyte
+    assert not Taxon.objects.exists()
 
 
 @pytest.mark.parametrize("name", ["demo-checklist.csv", "demo-checklist.tsv"])
