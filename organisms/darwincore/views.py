@@ -9,6 +9,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from biomuseum.queryparams import QueryParamsSerializer
 from biomuseum.renderers import FastJSONRenderer
 from biomuseum.throttles import PublicReadThrottle, RateLimitHeadersMixin
 
@@ -25,6 +26,15 @@ class ErrorsInJSON(BaseContentNegotiation):
 
     def select_parser(self, request, parsers):
         return parsers[0] if parsers else None
+
+
+class NoParams(QueryParamsSerializer):
+    """The archive takes no parameters: any but a tracking one is a 400, as on every public endpoint."""
+
+    allow_pagination = False
+
+    def get_fields(self) -> dict:
+        return {}  # not even `fields`: the archive is whole
 
 
 class DarwinCoreArchiveView(RateLimitHeadersMixin, APIView):
@@ -50,6 +60,7 @@ class DarwinCoreArchiveView(RateLimitHeadersMixin, APIView):
     )
     def get(self, request):
         """The published catalogue: taxa, ancestors and synonyms, with every extension; built once per edit."""
+        NoParams.parse(request.query_params)
         archive = current_archive()
         headers = {
             "ETag": archive.etag,

@@ -110,3 +110,10 @@ def test_dwca_endpoint_is_anonymous_and_rate_limited(wsgi, settings):
     assert limited.status_code == 429
     assert limited["Content-Type"].startswith("application/json")
     assert limited.json()["error"]["status"] == 429 and limited["Retry-After"]
+
+
+def test_the_archive_refuses_unknown_parameters_and_ignores_tracking_ones(api_client):
+    response = api_client.get("/api/v1/exports/dwca.zip?format=csv")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"format": ["Unknown query parameter."]}
+    assert api_client.get("/api/v1/exports/dwca.zip?utm_source=newsletter").status_code == 200
