@@ -1,5 +1,5 @@
 """The base class of every task (the Celery app's `task_cls`): queued after the transaction commits, and a
-broker that is down leaves the work waiting, not lost.
+broker that is down leaves the work waiting, not lost; what it writes is recorded as a job's revision.
 
 Celery's DjangoTask queues on commit, but a broker error escapes from the commit hook (the write is
 committed by then, so the request fails for nothing), after apply_async has retried the connection. Here
@@ -12,10 +12,16 @@ import logging
 from celery.contrib.django.task import DjangoTask
 from django.db import transaction
 
+from .revisions import recording
+
 logger = logging.getLogger("biomuseum.aftercommit")
 
 
 class Task(DjangoTask):
+    def __call__(self, *args, **kwargs):
+        with recording("job"):  # what a task writes is a revision made by a job (an import says so itself)
+            return super().__call__(*args, **kwargs)
+
     def apply_async_on_commit(self, args=None, kwargs=None, **options) -> None:
         """apply_async() once the surrounding transaction commits (at once outside one); never raises."""
         options.setdefault("retry", False)

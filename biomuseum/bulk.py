@@ -2,16 +2,20 @@
 
 from django.db import connections, models, router
 
+from .revisions import record_bulk
 
-def set_column(model: type[models.Model], field: str, values: list[tuple[object, object]]) -> None:
+
+def set_column(
+    model: type[models.Model], field: str, values: list[tuple[object, object]], *, record: bool = True
+) -> None:
     """`UPDATE table SET column = value WHERE pk = key` for each (value, key), as one executemany.
 
     bulk_update builds one CASE expression over every row, which costs seconds per thousand rows to compile;
     this costs what the database takes. No signals are sent, as with bulk_update: the caller invalidates."""
-    set_columns(model, (field,), values)
+    set_columns(model, (field,), values, record=record)
 
 
-def set_columns(model: type[models.Model], fields: tuple[str, ...], rows: list[tuple]) -> None:
+def set_columns(model: type[models.Model], fields: tuple[str, ...], rows: list[tuple], *, record: bool = True) -> None:
     """`UPDATE table SET a = %s, b = %s WHERE pk = key` for each (a's value, b's value, ..., key), as one
     executemany: a row that changes in several columns is written once, which matters on a table with many
     indexes (each new version of a row updates every one of them). Values are prepared by their fields, as a
@@ -30,3 +34,5 @@ def set_columns(model: type[models.Model], fields: tuple[str, ...], rows: list[t
     ]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {key} = %s", prepared)
+    if record:  # no signals, so no revisions: made here (`record=False`: the caller records the rows itself)
+        record_bulk(model, [key for *_, key in rows])

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from biomuseum.admin_revisions import RevisionsAdmin
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 
 from . import services
@@ -21,7 +22,7 @@ class CoverImageInline(ProcessedImageAdminMixin, admin.StackedInline):
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(RevisionsAdmin):
     list_display = ("name", "slug")
     search_fields = ("name",)
     prepopulated_fields = {"slug": ("name",)}
@@ -44,7 +45,7 @@ class PostAdminForm(forms.ModelForm):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(RevisionsAdmin):
     form = PostAdminForm
     list_display = ("thumbnail", "title", "visibility", "published_at", "author", "updated_at")
     list_display_links = ("thumbnail", "title")

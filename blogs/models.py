@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from biomuseum import revisions
 from biomuseum.images import ProcessedImage
 from biomuseum.publicstate import PublicState
 
@@ -13,6 +14,8 @@ from .markup import render_markdown
 class Tag(models.Model):
     name = models.CharField(max_length=60, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
+
+    history = revisions.history_records()
 
     class Meta:
         ordering = ["name"]
@@ -49,6 +52,7 @@ class Post(PublicState):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PostQuerySet.as_manager()
+    history = revisions.history_records()
 
     PUBLIC_CONDITION = Q(status=PostStatus.PUBLISHED)
     PRIVATE_FIELDS = frozenset({"notifications_queued_at"})
@@ -91,6 +95,8 @@ class Post(PublicState):
 class CoverImage(ProcessedImage):
     post = models.OneToOneField(Post, on_delete=models.CASCADE, related_name="cover")
     credit = models.CharField(max_length=200, blank=True)
+
+    history = revisions.history_records()
 
     def __str__(self) -> str:
         return self.alt_text or f"Cover of {self.post}"

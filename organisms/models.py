@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models.functions import Upper
 from django.urls import reverse
 
-from biomuseum import languages
+from biomuseum import languages, revisions
 from biomuseum.images import ProcessedImage
 from biomuseum.publicstate import PublicState
 from biomuseum.textfold import fold
@@ -92,11 +92,16 @@ class TaxonomicStatus(models.TextChoices):
 class FoldedNameQuerySet(models.QuerySet):
     """Rows created in bulk get their `search_name` as `save()` gives it (bulk_create calls no save())."""
 
-    def bulk_create(self, objs, *args, **kwargs):
+    def bulk_create(self, objs, *args, record: bool = True, **kwargs):
+        """`record=False`: the caller records the revisions itself, once the rows are complete (a taxon's
+        path needs its id)."""
         objs = list(objs)
         for obj in objs:
             obj.normalize()
-        return super().bulk_create(objs, *args, **kwargs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        if record:
+            revisions.record_rows(self.model, [obj for obj in created if obj.pk], created=True)
+        return created
 
 
 class FoldedName(models.Model):
@@ -155,6 +160,8 @@ class Taxon(FoldedName):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    history = revisions.history_records()
+
     class Meta:
         ordering = ["scientific_name"]
         constraints = [
@@ -209,6 +216,8 @@ class VernacularName(FoldedName):
     region = models.CharField(max_length=100, blank=True)
     preferred = models.BooleanField(default=False, help_text="The name shown for this language.")
 
+    history = revisions.history_records()
+
     class Meta:
         ordering = ["taxon", "language", "-preferred", "name"]
         constraints = [
@@ -259,6 +268,7 @@ class Organism(PublicState):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = OrganismQuerySet.as_manager()
+    history = revisions.history_records()
 
     PUBLIC_CONDITION = models.Q(is_published=True)
 
@@ -294,6 +304,8 @@ class OrganismImage(ProcessedImage):
     credit = models.CharField(max_length=200, blank=True)
     licence = models.CharField(max_length=100, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+
+    history = revisions.history_records()
 
     class Meta:
         ordering = ["organism", "position", "id"]

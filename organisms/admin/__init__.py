@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from biomuseum.admin_revisions import RevisionsAdmin
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 
 from .. import services
@@ -62,7 +63,7 @@ class OrganismAdminForm(forms.ModelForm):
 
 
 @admin.register(Organism)
-class OrganismAdmin(admin.ModelAdmin):
+class OrganismAdmin(RevisionsAdmin):
     list_display = (
         "thumbnail",
         "common_name",
@@ -144,7 +145,7 @@ class OrganismAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrganismImage)
-class OrganismImageAdmin(ProcessedImageAdminMixin, admin.ModelAdmin):
+class OrganismImageAdmin(ProcessedImageAdminMixin, RevisionsAdmin):
     """Photographs across the catalogue: find the ones whose processing failed, and run it again."""
 
     list_display = ("preview", "organism", "alt_text", "processing", "attempts", "updated_at")
@@ -230,7 +231,7 @@ def _choosing_an_organisms_taxon(request) -> bool:
 
 
 @admin.register(Taxon)
-class TaxonAdmin(admin.ModelAdmin):
+class TaxonAdmin(RevisionsAdmin):
     """The tree: find a taxon by any of its names in any language; move it by changing its parent (the
     subtree follows, in one transaction)."""
 

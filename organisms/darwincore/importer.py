@@ -7,6 +7,7 @@ from pathlib import Path
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from biomuseum import revisions
 from biomuseum.pagecache import content_changed
 
 from .archive import ArchiveRefused, open_checklist
@@ -47,7 +48,7 @@ def import_checklist(
                 return report
             loader = Loader(plan, report, user=user, publish=publish, prune=prune, progress=progress)
             try:
-                with transaction.atomic():
+                with transaction.atomic(), revisions.recording("import", user=user):
                     loader.run()
                     if dry_run or (loader.late and not skip_invalid):
                         raise _Undo

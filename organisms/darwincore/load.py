@@ -18,6 +18,7 @@ from django.utils.text import slugify
 
 from biomuseum.bulk import set_column, set_columns
 from biomuseum.languages import default_language
+from biomuseum.revisions import record_bulk, record_rows
 from biomuseum.slugs import unique_slug
 
 from ..models import ORGANISM_RANKS, ConservationStatus, Organism, Taxon, TaxonomicStatus, VernacularName
@@ -156,14 +157,17 @@ class Loader:
                 status=row.status, source_id=None if row.implied else row.key, path="",
                 depth=parent_path.count("/") - 1, accepted_id=self._accepted_pk(row), **row.ids,
             ))  # fmt: skip
-        Taxon.objects.bulk_create(created)
+        Taxon.objects.bulk_create(created, record=False)
         paths = []
         for row, taxon in zip(rows, created, strict=True):
             row.pk = taxon.pk
             if row.status == TaxonomicStatus.ACCEPTED:
                 self.paths[taxon.pk] = f"{self._path(taxon.parent_id) if taxon.parent_id else '/'}{taxon.pk}/"
                 paths.append((self.paths[taxon.pk], taxon.pk))
-        set_column(Taxon, "path", paths)
+        set_column(Taxon, "path", paths, record=False)
+        for taxon in created:
+            taxon.path = self.paths.get(taxon.pk, "")
+        record_rows(Taxon, created, created=True)
         self.report.taxa.created += len(rows)
 
     def _accepted_pk(self, row: TaxonRow) -> int | None:
@@ -280,6 +284,7 @@ class Loader:
                 creates.append(VernacularName(taxon_id=taxon_id, name=name.name, language=name.language,
                                               region=name.region, preferred=preferred))  # fmt: skip
         VernacularName.objects.filter(pk__in=unset).update(preferred=False)
+        record_bulk(VernacularName, [pk for pk in unset if pk not in changes])  # the others: set_columns
         # names losing the flag before those gaining it: at most one preferred per language at every statement
         set_columns(VernacularName, ("region", "preferred"), sorted(changes.values(), key=lambda change: change[1]))
         VernacularName.objects.bulk_create(creates)
@@ -332,6 +337,7 @@ class Loader:
                 self.report.organisms.unchanged += 1
         self._give_slugs(new)
         Organism.objects.bulk_create(new)
+        record_rows(Organism, new, created=True)
         self.report.organisms.created += len(new)
 
     def _new_organism(self, row: TaxonRow, wanted: dict, lineage: dict, common: str | None, now) -> Organism:
@@ -369,4 +375,5 @@ class Loader:
         now = timezone.now()
         for batch in _batches(absent, BATCH):
             Organism.objects.filter(pk__in=batch).update(is_published=False, updated_at=now)
+            record_bulk(Organism, batch)
         self.report.organisms.withdrawn = len(absent)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from biomuseum.bulk import set_columns
+from biomuseum.revisions import record_bulk
 
 from ..models import FIELD_RANKS, ORGANISM_RANKS, Organism, Taxon, TaxonomicStatus, TaxonRank
 
@@ -101,6 +102,7 @@ def _write_new_values(takers: dict[tuple[tuple[str, str], ...], list[int]], now:
     for values, ids in takers.items():
         if len(ids) > 1:
             Organism.objects.filter(pk__in=ids).update(**dict(values), updated_at=now)
+            record_bulk(Organism, ids)
         else:
             columns = tuple(name for name, _ in values)
             one_each[columns].append((*(value for _, value in values), now, ids[0]))

@@ -9,6 +9,7 @@ from django.db.models.functions import Concat, Substr
 from biomuseum.bulk import set_column
 from biomuseum.languages import default_language
 from biomuseum.pagecache import content_changed
+from biomuseum.revisions import record_bulk, record_rows
 
 from ..models import (
     FIELD_RANKS,
@@ -51,10 +52,11 @@ class _Tree:
                     missing[key] = Taxon(parent=parent, rank=rank, scientific_name=name, path="",
                                          depth=parent.depth + 1 if parent else 0)  # fmt: skip
             if missing:
-                created = Taxon.objects.bulk_create(list(missing.values()))
+                created = Taxon.objects.bulk_create(list(missing.values()), record=False)
                 for taxon in created:
                     taxon.path = f"{taxon.parent.path if taxon.parent else '/'}{taxon.pk}/"
-                set_column(Taxon, "path", [(taxon.path, taxon.pk) for taxon in created])
+                set_column(Taxon, "path", [(taxon.path, taxon.pk) for taxon in created], record=False)
+                record_rows(Taxon, created, created=True)
                 self.known.update(missing)
             parents = [
                 self.known[key] if key is not None else parent for parent, key in zip(parents, keys, strict=True)
@@ -105,6 +107,7 @@ def _prefer_names(names: dict[int, str], language: str) -> None:
     current = {vernacular.taxon_id: vernacular for vernacular in current}
     replaced = [vernacular.pk for taxon_id, vernacular in current.items() if vernacular.name != names[taxon_id]]
     VernacularName.objects.filter(pk__in=replaced).update(preferred=False)
+    record_bulk(VernacularName, replaced)
     VernacularName.objects.bulk_create(
         [
             VernacularName(taxon_id=taxon_id, name=name, language=language, preferred=True)
@@ -131,6 +134,7 @@ def taxon_create(*, parent: Taxon | None, rank: str, scientific_name: str, **fie
     if taxon.status == TaxonomicStatus.ACCEPTED:
         taxon.path = f"{parent.path if parent else '/'}{taxon.pk}/"
         Taxon.objects.filter(pk=taxon.pk).update(path=taxon.path)
+        record_bulk(Taxon, [taxon.pk])
     return taxon
 
 
@@ -236,6 +240,7 @@ def taxon_move(*, taxon: Taxon, parent: Taxon | None, user: AbstractBaseUser | N
         path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
         depth=F("depth") + shift,
     )
+    record_bulk(Taxon, Taxon.objects.filter(path__startswith=new_path).values_list("pk", flat=True))
     copy_into_organisms_beneath(new_path)
     content_changed("organisms")  # .update() sends no signals; the bump waits for the commit, once
     taxon.refresh_from_db()

@@ -172,6 +172,7 @@ def test_current_tokens_are_not_trusted_while_a_bump_is_unsaved(monkeypatch):
     def refuse():
         raise ConnectionError("generations could not be saved")
 
+    assert current_tokens("organisms") is not None  # the tokens exist (on Redis they start at first use)
     monkeypatch.setattr(GENERATIONS_MODULE, "save_unsaved_bumps", refuse)
     assert current_tokens("organisms") is None
     assert generations()["organisms"] is not None  # the tokens exist; they are just not trusted now
