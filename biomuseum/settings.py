@@ -38,7 +38,8 @@ POST_IMAGE_HOSTS = env.list("POST_IMAGE_HOSTS", default=[])
 ENVIRONMENT = env.str("ENVIRONMENT", default="development" if DEBUG else "production")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "biomuseum.apps.BioMuseumConfig",  # first: its admin templates override the admin's own
+    "biomuseum.apps.CuratorsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -219,6 +220,8 @@ CATALOGUE_LANGUAGES = env.list(
 # --- Static and media files ---
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))
+# Files whitenoise serves at the site's root: /favicon.ico, which browsers ask for on every page they show.
+WHITENOISE_ROOT = BASE_DIR / "biomuseum" / "public"
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 # Where browsers fetch media from when not from this site (a CDN): the API's image URLs start with it.
 MEDIA_BASE_URL = env.str("MEDIA_BASE_URL", default="")
