@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.contrib import admin
 
+from .frontendlinks import frontend_url
+
 
 class CuratorsAdminSite(admin.AdminSite):
     # Properties, not class attributes: they follow settings changed after import (tests, a reload).
@@ -15,3 +17,7 @@ class CuratorsAdminSite(admin.AdminSite):
         return f"{settings.MUSEUM_NAME} curation"
 
     index_title = "Collection and blog"
+
+    @property
+    def site_url(self) -> str | None:
+        return frontend_url()  # None hides "View site"

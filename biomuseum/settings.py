@@ -33,6 +33,11 @@ RELEASE = env.str("RELEASE", default="dev")
 _host = env.str("HOST", default="127.0.0.1")
 _served_at = f"http://{'127.0.0.1' if _host in ('0.0.0.0', '::', '[::]') else _host}:{env.str('PORT', default='8000')}"
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=_served_at).rstrip("/")
+# The public frontend, where the admin's "View site" and "View on site" lead; unset, the admin shows neither.
+# A record's page is FRONTEND_URL followed by its path ({slug} filled in).
+FRONTEND_URL = env.str("FRONTEND_URL", default="").rstrip("/")
+FRONTEND_ORGANISM_PATH = env.str("FRONTEND_ORGANISM_PATH", default="/organisms/{slug}/")
+FRONTEND_POST_PATH = env.str("FRONTEND_POST_PATH", default="/posts/{slug}/")
 # Hosts whose images a post body may show (besides this site and MEDIA_URL's host): others are dropped.
 POST_IMAGE_HOSTS = env.list("POST_IMAGE_HOSTS", default=[])
 ENVIRONMENT = env.str("ENVIRONMENT", default="development" if DEBUG else "production")

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
+from biomuseum.frontendlinks import ViewOnFrontendMixin
 
 from .. import services
 from ..models import ORGANISM_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
@@ -62,7 +63,8 @@ class OrganismAdminForm(forms.ModelForm):
 
 
 @admin.register(Organism)
-class OrganismAdmin(admin.ModelAdmin):
+class OrganismAdmin(ViewOnFrontendMixin, admin.ModelAdmin):
+    frontend_path_setting = "FRONTEND_ORGANISM_PATH"
     list_display = (
         "thumbnail",
         "common_name",
