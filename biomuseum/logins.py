@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from . import ratelimits
 from .authentication import token_expired
 from .parsers import FormParser, JSONParser, MultiPartParser
+from .passwordchange import must_change_password
 from .throttles import PolicyThrottle, RateLimitHeadersMixin
 
 LOGIN_POLICIES = ("login-ip", "login-username", "login-account")
@@ -34,6 +35,8 @@ class TokenLoginView(RateLimitHeadersMixin, ObtainAuthToken):
         user = serializer.validated_data["user"]
         if not user.is_staff:
             raise PermissionDenied("API tokens are for staff accounts.")
+        if must_change_password(user):
+            raise PermissionDenied("This password was for one use: sign in to the admin and choose a new one first.")
         with transaction.atomic():
             token = Token.objects.select_for_update().filter(user=user).first()
             if token is not None and token_expired(token):

@@ -206,6 +206,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Also what clears a one-time password's "must change" mark, whichever way the password changes.
+    {"NAME": "biomuseum.passwordchange.OneTimePasswordValidator"},
 ]
 LOGIN_URL = f"/{ADMIN_URL}login/"
 API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", default=90)
