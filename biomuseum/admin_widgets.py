@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminFileWidget
+from django.db import models
 from django.utils.html import format_html
 
 from . import images
@@ -31,6 +33,33 @@ def status_badge(status: str, error: str = "") -> str:
     )
 
 
+def largest_rendition_url(image) -> str:
+    """The biggest JPEG or WebP rendition, for a curator who wants to look closely ("" until processed)."""
+    candidates = [r for r in image.renditions or [] if r["format"] in ("webp", "jpeg")]
+    return max(candidates, key=lambda r: (r["width"], r["format"] == "webp"))["url"] if candidates else ""
+
+
+class RenditionFileInput(AdminFileWidget):
+    """An image upload whose "Currently" links the processed rendition, or says why there is none yet.
+
+    Django's widget links the stored file, here the original: a 404, since originals are never served
+    (they may carry metadata such as GPS positions), and its generated path means nothing to a curator.
+    """
+
+    template_name = "biomuseum/widgets/rendition_file_input.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        image = getattr(value, "instance", None)
+        if context["widget"]["is_initial"] and image is not None:
+            url = largest_rendition_url(image) if image.status == images.ImageStatus.READY else ""
+            context["widget"]["rendition_url"] = url
+            context["widget"]["rendition_label"] = (
+                "the processed image" if url else f"an image with no rendition yet ({image.get_status_display()})"
+            )
+        return context
+
+
 class ProcessedImageForm(forms.ModelForm):
     """Admin uploads pass the same checks as API uploads, before anything is stored."""
 
@@ -50,6 +79,7 @@ class ProcessedImageAdminMixin:
     to list in `readonly_fields`; `preview_size` in pixels."""
 
     form = ProcessedImageForm
+    formfield_overrides = {models.ImageField: {"widget": RenditionFileInput}}
     preview_size = 80
 
     @admin.display(description="Preview")

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.db import transaction
-from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import PermissionDenied
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from . import ratelimits
 from .authentication import token_expired
 from .parsers import FormParser, JSONParser, MultiPartParser
+from .passwordchange import must_change_password
 from .throttles import PolicyThrottle, RateLimitHeadersMixin
 
 LOGIN_POLICIES = ("login-ip", "login-username", "login-account")
@@ -34,6 +35,8 @@ class TokenLoginView(RateLimitHeadersMixin, ObtainAuthToken):
         user = serializer.validated_data["user"]
         if not user.is_staff:
             raise PermissionDenied("API tokens are for staff accounts.")
+        if must_change_password(user):
+            raise PermissionDenied("This password was for one use: sign in to the admin and choose a new one first.")
         with transaction.atomic():
             token = Token.objects.select_for_update().filter(user=user).first()
             if token is not None and token_expired(token):
@@ -49,6 +52,17 @@ def admin_login(request, extra_context=None):
     decision = ratelimits.check(request, *LOGIN_POLICIES)
     if decision.limited:
         _, headers = ratelimits.throttled(None, decision)  # a page for people: the headers, not the JSON
-        message = "Too many sign-in attempts. Wait a moment and try again."
-        return HttpResponse(message, status=429, content_type="text/plain", headers=headers)
+        context = {
+            **admin.site.each_context(request),
+            "title": "Too many sign-in attempts",
+            "wait": waiting_time(int(headers["Retry-After"])),
+            "login_url": request.get_full_path(),  # the same page, with its ?next=
+        }
+        return TemplateResponse(request, "admin/login_rate_limited.html", context, status=429, headers=headers)
     return admin.site.login(request, extra_context)
+
+
+def waiting_time(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{-(-seconds // 60)} minutes"  # rounded up: trying a little too early fails again

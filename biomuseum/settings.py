@@ -33,12 +33,18 @@ RELEASE = env.str("RELEASE", default="dev")
 _host = env.str("HOST", default="127.0.0.1")
 _served_at = f"http://{'127.0.0.1' if _host in ('0.0.0.0', '::', '[::]') else _host}:{env.str('PORT', default='8000')}"
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=_served_at).rstrip("/")
+# The public frontend, where the admin's "View site" and "View on site" lead; unset, the admin shows neither.
+# A record's page is FRONTEND_URL followed by its path ({slug} filled in).
+FRONTEND_URL = env.str("FRONTEND_URL", default="").rstrip("/")
+FRONTEND_ORGANISM_PATH = env.str("FRONTEND_ORGANISM_PATH", default="/organisms/{slug}/")
+FRONTEND_POST_PATH = env.str("FRONTEND_POST_PATH", default="/posts/{slug}/")
 # Hosts whose images a post body may show (besides this site and MEDIA_URL's host): others are dropped.
 POST_IMAGE_HOSTS = env.list("POST_IMAGE_HOSTS", default=[])
 ENVIRONMENT = env.str("ENVIRONMENT", default="development" if DEBUG else "production")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "biomuseum.apps.BioMuseumConfig",  # first: its admin templates override the admin's own
+    "biomuseum.apps.CuratorsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -203,6 +209,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Also what clears a one-time password's "must change" mark, whichever way the password changes.
+    {"NAME": "biomuseum.passwordchange.OneTimePasswordValidator"},
 ]
 LOGIN_URL = f"/{ADMIN_URL}login/"
 API_TOKEN_MAX_AGE_DAYS = env.int("API_TOKEN_MAX_AGE_DAYS", default=90)
@@ -222,6 +230,8 @@ CATALOGUE_LANGUAGES = env.list(
 # --- Static and media files ---
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))
+# Files whitenoise serves at the site's root: /favicon.ico, which browsers ask for on every page they show.
+WHITENOISE_ROOT = BASE_DIR / "biomuseum" / "public"
 MEDIA_URL = env.str("MEDIA_URL", default="/media/")
 # Where browsers fetch media from when not from this site (a CDN): the API's image URLs start with it.
 MEDIA_BASE_URL = env.str("MEDIA_BASE_URL", default="")

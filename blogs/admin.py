@@ -7,6 +7,7 @@ from django.utils.safestring import mark_safe
 
 from biomuseum.admin_revisions import RevisionsAdmin
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
+from biomuseum.frontendlinks import ViewOnFrontendMixin
 
 from . import services
 from .models import CoverImage, DeliveryStatus, Post, PostStatus, Subscriber, Tag
@@ -45,8 +46,9 @@ class PostAdminForm(forms.ModelForm):
 
 
 @admin.register(Post)
-class PostAdmin(RevisionsAdmin):
+class PostAdmin(ViewOnFrontendMixin, RevisionsAdmin):
     form = PostAdminForm
+    frontend_path_setting = "FRONTEND_POST_PATH"
     list_display = ("thumbnail", "title", "visibility", "published_at", "author", "updated_at")
     list_display_links = ("thumbnail", "title")
     list_filter = ("status", ("published_at", admin.DateFieldListFilter), "tags", "cover__status")
@@ -68,6 +70,9 @@ class PostAdmin(RevisionsAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author", "cover")
+
+    def is_on_frontend(self, post):
+        return post.is_public  # a scheduled post has no page until its time
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

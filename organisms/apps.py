@@ -6,9 +6,6 @@ class OrganismsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from biomuseum import revisions
-
         from . import signals
 
         signals.connect()
-        revisions.connect()  # once for every app's histories (dispatch_uid)

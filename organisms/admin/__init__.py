@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 
 from biomuseum.admin_revisions import RevisionsAdmin
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
+from biomuseum.frontendlinks import ViewOnFrontendMixin
 
 from .. import services
 from ..models import ORGANISM_RANKS, Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
@@ -63,7 +64,8 @@ class OrganismAdminForm(forms.ModelForm):
 
 
 @admin.register(Organism)
-class OrganismAdmin(RevisionsAdmin):
+class OrganismAdmin(ViewOnFrontendMixin, RevisionsAdmin):
+    frontend_path_setting = "FRONTEND_ORGANISM_PATH"
     list_display = (
         "thumbnail",
         "common_name",

@@ -3,6 +3,7 @@
 import pytest
 
 from biomuseum import ratelimits
+from biomuseum.logins import waiting_time
 from tests.factories import OrganismFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +113,31 @@ def test_admin_login_is_limited(client, tight_limits):
     response = client.post("/admin/login/", {"username": "curator", "password": "correct horse battery staple"})
     assert response.status_code == 429
     assert int(response["Retry-After"]) >= 1
+
+
+def test_admin_login_limit_is_a_page_in_the_admins_look(client, tight_limits, settings):
+    settings.MUSEUM_NAME = "Kew Museum"
+    UserFactory(username="curator", is_staff=True)
+    form = {"username": "curator", "password": "wrong"}
+    for _ in range(2):
+        client.post("/admin/login/?next=/admin/blogs/post/", form)
+    response = client.post("/admin/login/?next=/admin/blogs/post/", form)
+    assert response.status_code == 429
+    assert response["Content-Type"].startswith("text/html")
+    seconds = int(response["Retry-After"])
+    assert 1 <= seconds <= 60
+    html = response.content.decode()
+    assert f"Wait {seconds} second{'s' if seconds != 1 else ''} before trying again." in html
+    assert '<a href="/admin/login/?next=/admin/blogs/post/">Back to the sign-in page</a>' in html
+    assert "<title>Too many sign-in attempts | Kew Museum curation</title>" in html
+    assert '<div id="site-name"><a href="/admin/">Kew Museum curation</a></div>' in html
+    assert "<script>" not in html  # the Content-Security-Policy refuses inline script
+
+
+def test_waiting_time_reads_as_seconds_then_whole_minutes():
+    assert [waiting_time(s) for s in (1, 45, 119, 120, 121, 3600)] == [
+        "1 second", "45 seconds", "119 seconds", "2 minutes", "3 minutes", "60 minutes",
+    ]  # fmt: skip
 
 
 def test_decision_reports_the_tightest_window():

@@ -231,10 +231,18 @@ def test_ensure_curator_grants_organism_and_blog_permissions():
 
 
 def test_ensure_curator_curator_can_sign_in_to_the_admin(client):
-    password = PASSWORD_LINE.search(run("ensure_curator")).group(1)
+    output = run("ensure_curator")
+    password = PASSWORD_LINE.search(output).group(1)
+    assert "asks for a new password first" in output
 
     assert client.login(username="curator", password=password)
-    assert client.get(reverse("admin:organisms_organism_changelist")).status_code == 200
+    changelist = reverse("admin:organisms_organism_changelist")
+    assert client.get(changelist)["Location"] == reverse("admin:password_change")  # the one-time password first
+    new = "a passphrase of the curator's own"
+    client.post(
+        reverse("admin:password_change"), {"old_password": password, "new_password1": new, "new_password2": new}
+    )
+    assert client.get(changelist).status_code == 200
 
 
 def test_ensure_curator_second_run_keeps_the_password():

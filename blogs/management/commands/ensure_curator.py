@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 
+from biomuseum.passwordchange import password_change_require
+
 CURATOR_MODELS = (
     "organism", "organismimage", "taxon", "vernacularname", "checklistimport", "post", "tag", "coverimage",
 )  # fmt: skip
@@ -32,9 +34,10 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         user = user_model.objects.create_user(username=username, password=password, is_staff=True)
         user.groups.add(group)
+        password_change_require(user=user)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created curator account '{username}' with one-time password: {password}\n"
-                f"Sign in at {admin_url} and change it (it is not shown again)."
+                f"Sign in at {admin_url}: the admin asks for a new password first (this one is not shown again)."
             )
         )
