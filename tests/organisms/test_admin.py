@@ -65,6 +65,15 @@ def test_organism_changelist_search_by_exact_slug_only(admin_client):
     assert listed(admin_client.get(CHANGELIST, {"q": "vulpes-vul"})) == []
 
 
+@pytest.mark.parametrize("term", ["=vulpes-vulpes", " =vulpes-vulpes "])
+def test_organism_changelist_search_with_an_equals_sign_finds_the_exact_slug(admin_client, term):
+    fox = OrganismFactory(common_name="Red fox", scientific_name="Vulpes vulpes", slug="vulpes-vulpes")
+    OrganismFactory(common_name="Corsac fox", scientific_name="Vulpes corsac", slug="vulpes-corsac")
+
+    assert listed(admin_client.get(CHANGELIST, {"q": term})) == [fox]
+    assert listed(admin_client.get(CHANGELIST, {"q": "=vulpes"})) == []
+
+
 def test_organism_changelist_filters_by_kingdom(admin_client):
     oak = OrganismFactory(kingdom="Plantae")
     OrganismFactory(kingdom="Animalia")
