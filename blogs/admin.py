@@ -116,10 +116,18 @@ class PostAdmin(admin.ModelAdmin):
         # body_html is render_markdown's sanitized output (Post.save), the same HTML the public is served.
         return format_html('<div style="max-width:60em">{}</div>', mark_safe(post.body_html))
 
-    @admin.action(description="Publish selected posts now", permissions=["change"])
+    # Not "now": a post that was public before and went back to draft (a correction) keeps the date it was
+    # first published, so it does not jump to the top of the blog as if it were new. Drafts and scheduled posts
+    # are published from now.
+    @admin.action(description="Publish selected posts (a post published before keeps its date)", permissions=["change"])
     def publish(self, request, queryset):
         changed = services.post_publish(posts=queryset, user=request.user)
-        self.message_user(request, f"Published {changed} post(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"Published {changed} post(s). Drafts and scheduled posts are dated now; a post published before "
+            "keeps its first date.",
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Unpublish selected posts (back to draft)", permissions=["change"])
     def unpublish(self, request, queryset):

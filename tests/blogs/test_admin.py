@@ -160,6 +160,29 @@ def test_post_admin_publish_action(admin_client):
     assert untouched.status == PostStatus.DRAFT
 
 
+def test_post_admin_publish_action_keeps_the_date_of_a_post_published_before(admin_client):
+    first_published = timezone.now() - timedelta(days=30)
+    corrected = PostFactory(status=PostStatus.DRAFT, published_at=first_published)
+    scheduled = PostFactory(published_at=timezone.now() + timedelta(days=5))
+    before = timezone.now()
+
+    response = run_action(admin_client, "publish", [corrected, scheduled])
+
+    corrected.refresh_from_db()
+    scheduled.refresh_from_db()
+    assert corrected.is_public and corrected.published_at == first_published
+    assert before <= scheduled.published_at <= timezone.now()
+    assert "keeps its first date" in [str(message) for message in response.wsgi_request._messages][0]
+
+
+def test_post_admin_publish_action_label_does_not_promise_now(admin_client):
+    response = admin_client.get(CHANGELIST)
+
+    labels = dict(response.context["action_form"].fields["action"].choices)
+    assert labels["publish"] == "Publish selected posts (a post published before keeps its date)"
+    assert "now" not in labels["publish"]
+
+
 def test_post_admin_unpublish_action(admin_client):
     public = PostFactory()
     untouched = PostFactory()
