@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -7,7 +8,7 @@ from django.utils import timezone
 from biomuseum.images import ProcessedImage
 from biomuseum.publicstate import PublicState
 
-from .markup import render_markdown
+from .markup import MAX_SOURCE_LENGTH, render_markdown
 
 
 class Tag(models.Model):
@@ -36,7 +37,11 @@ class Post(PublicState):
     slug = models.SlugField(max_length=160, unique=True)
     title = models.CharField(max_length=200)
     excerpt = models.CharField(max_length=300, blank=True)
-    body = models.TextField(help_text="Markdown.")
+    # One cap for every path: max_length gives the admin form and the API serializer their limit, the validator
+    # gives it to full_clean (the services); rendering time grows with the body.
+    body = models.TextField(
+        help_text="Markdown.", max_length=MAX_SOURCE_LENGTH, validators=[MaxLengthValidator(MAX_SOURCE_LENGTH)]
+    )
     body_html = models.TextField(blank=True, editable=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="posts")
     status = models.CharField(max_length=10, choices=PostStatus.choices, default=PostStatus.DRAFT)

@@ -8,7 +8,6 @@ from biomuseum.slugs import UniqueSlugMixin
 from organisms.models import Organism
 from organisms.serializers import OrganismSummarySerializer
 
-from .markup import MAX_SOURCE_LENGTH
 from .models import Post, PostStatus
 from .selectors import cover_of
 
@@ -93,8 +92,6 @@ class PostWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.ModelSe
     class Meta:
         model = Post
         fields = ["slug", "title", "excerpt", "body", "status", "published_at", "tags", "related_organisms"]
-        # Rendering time grows with the body: a cap keeps one request's work bounded.
-        extra_kwargs = {"body": {"max_length": MAX_SOURCE_LENGTH}}
 
 
 class PostListParams(QueryParamsSerializer):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from biomuseum.images import ImageStatus
 from blogs import services, tasks
 from blogs.admin import PostAdminForm
+from blogs.markup import MAX_SOURCE_LENGTH
 from blogs.models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
 
 from ..factories import CoverImageFactory, OrganismFactory, PostFactory, TagFactory, UserFactory
@@ -458,3 +459,21 @@ def test_post_admin_add_announces_a_public_post(admin_client, django_capture_on_
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert queued == [("blogs.notify_subscribers", (Post.objects.get().pk,))]
+
+
+def test_post_admin_form_refuses_a_body_over_the_length_cap_the_api_applies():
+    too_long = PostAdminForm(data={"title": "Moths", "slug": "moths", "body": "x" * (MAX_SOURCE_LENGTH + 1),
+                                   "status": PostStatus.DRAFT})  # fmt: skip
+    at_the_cap = PostAdminForm(data={"title": "Moths", "slug": "moths", "body": "x" * MAX_SOURCE_LENGTH,
+                                     "status": PostStatus.DRAFT})  # fmt: skip
+
+    assert not too_long.is_valid()
+    assert list(too_long.errors) == ["body"]
+    assert str(MAX_SOURCE_LENGTH) in too_long.errors["body"][0]
+    assert at_the_cap.is_valid(), at_the_cap.errors
+
+
+def test_post_admin_add_page_caps_the_body_field(admin_client):
+    response = admin_client.get(ADD)
+
+    assert f'maxlength="{MAX_SOURCE_LENGTH}"' in response.content.decode()

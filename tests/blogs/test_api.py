@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from blogs.markup import MAX_SOURCE_LENGTH
 from blogs.models import Post, PostStatus
 
 from ..factories import CoverImageFactory, OrganismFactory, PostFactory, TagFactory, UserFactory
@@ -334,6 +335,16 @@ def test_post_create_without_a_body_is_a_400(token_client):
     error = assert_error(client.post(LIST_URL, {"title": "Empty"}, format="json"), 400)
 
     assert "body" in error["fields"]
+
+
+def test_post_create_body_over_the_length_cap_is_a_400(token_client):
+    client = token_client("blogs.add_post")
+
+    error = assert_error(client.post(LIST_URL, post_body(body="x" * (MAX_SOURCE_LENGTH + 1)), format="json"), 400)
+
+    assert list(error["fields"]) == ["body"]
+    assert not Post.objects.exists()
+    assert client.post(LIST_URL, post_body(body="x" * MAX_SOURCE_LENGTH), format="json").status_code == 201
 
 
 def test_post_update_staff_with_change_permission(token_client):
