@@ -142,10 +142,34 @@ class PostAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {len(covers)} cover(s) for processing.", messages.SUCCESS)
 
 
+def masked_email(email: str) -> str:
+    """`a•••@example.org`: enough to tell addresses apart on screen, not a mailing list to copy."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ("email", "status", "created_at", "confirmed_at", "unsubscribed_at")
+    """Where each address stands, read-only: an address enters by double opt-in and leaves by its own link, so
+    nobody adds or edits one here (deleting one, for an erasure request, takes the delete permission). The list
+    masks addresses and there is no export; an exact address typed in the search finds its record."""
+
+    list_display = ("masked_address", "status", "created_at", "confirmation_sent_at", "confirmed_at",
+                    "unsubscribed_at")  # fmt: skip
     list_filter = ("status",)
     search_fields = ("=email",)
-    readonly_fields = ("created_at", "confirmation_sent_at", "confirmed_at", "unsubscribed_at")
+    search_help_text = "Search by an exact address."
+    fields = ("email", "status", "created_at", "confirmation_requested_at", "confirmation_sent_at", "confirmed_at",
+              "unsubscribed_at")  # fmt: skip
+    readonly_fields = fields
     show_full_result_count = False
+
+    @admin.display(description="Address", ordering="email")
+    def masked_address(self, subscriber):
+        return masked_email(subscriber.email)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

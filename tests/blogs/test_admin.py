@@ -1,7 +1,10 @@
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -477,3 +480,67 @@ def test_post_admin_add_page_caps_the_body_field(admin_client):
     response = admin_client.get(ADD)
 
     assert f'maxlength="{MAX_SOURCE_LENGTH}"' in response.content.decode()
+
+
+# --- subscribers, for the Curators group ---
+
+SUBSCRIBERS = reverse("admin:blogs_subscriber_changelist")
+
+
+@pytest.fixture
+def curator_in_the_group() -> Client:
+    call_command("ensure_curator", stdout=StringIO())
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="Curators"))
+    return logged_in(user)
+
+
+def test_subscriber_admin_curators_see_each_address_state_masked(curator_in_the_group):
+    Subscriber.objects.create(email="anna.berg@example.org", status=SubscriberStatus.CONFIRMED,
+                              confirmed_at=timezone.now())  # fmt: skip
+    Subscriber.objects.create(email="pending@example.net")
+
+    response = curator_in_the_group.get(SUBSCRIBERS)
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "a•••@example.org" in content and "p•••@example.net" in content
+    assert "anna.berg@example.org" not in content
+    assert "Confirmed" in content and "Pending confirmation" in content
+
+
+def test_subscriber_admin_curators_find_one_exact_address(curator_in_the_group):
+    anna = Subscriber.objects.create(email="anna.berg@example.org")
+    Subscriber.objects.create(email="other@example.org")
+
+    response = curator_in_the_group.get(SUBSCRIBERS, {"q": "anna.berg@example.org"})
+
+    assert list(response.context["cl"].result_list) == [anna]
+    assert curator_in_the_group.get(SUBSCRIBERS, {"q": "example.org"}).context["cl"].result_list.count() == 0
+
+
+def test_subscriber_admin_curators_cannot_add_change_delete_or_export(curator_in_the_group):
+    subscriber = Subscriber.objects.create(email="anna.berg@example.org")
+    change = reverse("admin:blogs_subscriber_change", args=[subscriber.pk])
+
+    listing = curator_in_the_group.get(SUBSCRIBERS)
+    page = curator_in_the_group.get(change)
+
+    assert listing.context["action_form"] is None  # no bulk action at all: nothing to export or delete
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert curator_in_the_group.get(reverse("admin:blogs_subscriber_add")).status_code == 403
+    assert curator_in_the_group.post(change, {"email": "x@example.org", "status": "confirmed"}).status_code == 403
+    assert curator_in_the_group.post(reverse("admin:blogs_subscriber_delete", args=[subscriber.pk]),
+                                     {"post": "yes"}).status_code == 403  # fmt: skip
+    subscriber.refresh_from_db()
+    assert (subscriber.email, subscriber.status) == ("anna.berg@example.org", SubscriberStatus.PENDING)
+
+
+def test_subscriber_admin_nobody_adds_or_edits_an_address(admin_client):
+    subscriber = Subscriber.objects.create(email="anna.berg@example.org")
+
+    assert admin_client.get(reverse("admin:blogs_subscriber_add")).status_code == 403
+    admin_client.post(reverse("admin:blogs_subscriber_change", args=[subscriber.pk]), {"status": "confirmed"})
+
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.PENDING
