@@ -5,7 +5,6 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from biomuseum.images import ImageStatus
 from organisms.models import Organism
 
 from .models import CoverImage, Post, PostStatus, Tag
@@ -23,7 +22,7 @@ LIST_FIELDS = (
 
 
 def _cover() -> Prefetch:
-    return Prefetch("cover", queryset=CoverImage.objects.filter(status=ImageStatus.READY))
+    return Prefetch("cover", queryset=CoverImage.objects.filter(CoverImage.PUBLIC_CONDITION))
 
 
 def post_list(*, tag: str = "", search: str = "") -> QuerySet:
@@ -56,12 +55,12 @@ def organism_posts_prefetch() -> Prefetch:
 
 
 def cover_of(post: Post) -> CoverImage | None:
-    """The ready cover, if any (covers not yet processed are not shown)."""
+    """The public cover, if any (a cover not yet processed, or without alt text, is not shown)."""
     try:
         cover = post.cover
     except CoverImage.DoesNotExist:
         return None
-    return cover if cover.status == ImageStatus.READY else None
+    return cover if cover.shows_publicly() else None
 
 
 def next_publication_at() -> datetime | None:

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from biomuseum.images import ImageStatus
+from biomuseum.images import ALT_TEXT_REQUIRED, ImageStatus
 from blogs import services, tasks
 from blogs.admin import PostAdminForm
 from blogs.markup import MAX_SOURCE_LENGTH
@@ -544,3 +544,15 @@ def test_subscriber_admin_nobody_adds_or_edits_an_address(admin_client):
 
     subscriber.refresh_from_db()
     assert subscriber.status == SubscriberStatus.PENDING
+
+
+def test_post_admin_refuses_a_cover_without_alt_text(admin_client, django_capture_on_commit_callbacks):
+    form = add_form(**{"cover-TOTAL_FORMS": "1", "cover-0-original": CoverImageFactory.build().original,
+                       "cover-0-alt_text": ""})  # fmt: skip
+
+    with django_capture_on_commit_callbacks():
+        response = admin_client.post(ADD, form)
+
+    assert response.status_code == 200
+    assert ALT_TEXT_REQUIRED in response.content.decode()
+    assert not Post.objects.exists()

@@ -115,6 +115,18 @@ def test_post_detail_shows_a_public_post(api_client):
     assert body["related_organisms"][0]["url"] == f"http://testserver/api/v1/organisms/{shown.slug}/"
 
 
+def test_post_cover_without_alt_text_is_not_shown(api_client):
+    described, undescribed = PostFactory(slug="described"), PostFactory(slug="undescribed")
+    CoverImageFactory(post=described, alt_text="A moth on bark")
+    CoverImageFactory(post=undescribed, alt_text="")
+
+    covers = {post["slug"]: post["cover"] for post in api_client.get(LIST_URL).json()["results"]}
+
+    assert covers["described"]["alt_text"] == "A moth on bark"
+    assert covers["undescribed"] is None
+    assert api_client.get(detail_url("undescribed")).json()["cover"] is None
+
+
 def test_post_detail_unknown_slug_is_a_json_404(api_client):
     error = assert_error(api_client.get(detail_url("no-such-post")), 404)
 

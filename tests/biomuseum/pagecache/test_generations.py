@@ -159,6 +159,19 @@ def test_bumps_image_job_states_bump_only_when_ready():
     assert bumps.families == {"organisms"}
 
 
+def test_bumps_an_undescribed_photograph_bumps_once_it_is_described():
+    image = OrganismImageFactory(status=ImageStatus.PENDING, renditions=[], alt_text="")
+    bumps = Bumps()
+    images.claim(OrganismImage, image.pk, "job-1")
+    assert images.process(OrganismImage, image.pk, "job-1") == "ready"
+    assert bumps.count == 0  # ready, but not public without alt text
+    image = OrganismImage.objects.get(pk=image.pk)
+    image.alt_text = "A snow leopard on a ledge"
+    image.save()
+    assert bumps.count == 1
+    assert bumps.families == {"organisms"}
+
+
 def test_current_tokens_move_with_each_committed_bump_of_their_family():
     before = current_tokens("organisms", "posts")
     assert before is not None and len(before) == 2
