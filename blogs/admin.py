@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 
 from . import services
-from .models import CoverImage, DeliveryStatus, Post, PostStatus, Subscriber, Tag
+from .models import AuthorProfile, CoverImage, DeliveryStatus, Post, PostStatus, Subscriber, Tag, byline
 
 
 class CoverImageInline(ProcessedImageAdminMixin, admin.StackedInline):
@@ -18,6 +18,32 @@ class CoverImageInline(ProcessedImageAdminMixin, admin.StackedInline):
     max_num = 1
     fields = ("preview", "original", "alt_text", "credit", "processing")
     readonly_fields = ("preview", "processing")
+
+
+@admin.register(AuthorProfile)
+class AuthorProfileAdmin(admin.ModelAdmin):
+    """The name on a curator's posts. Each curator sets their own; a superuser may set anyone's."""
+
+    list_display = ("display_name", "user")
+    search_fields = ("display_name",)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("user")
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def get_fields(self, request, obj=None):
+        return ("user", "display_name") if request.user.is_superuser else ("display_name",)
+
+    def has_add_permission(self, request):
+        # One profile an account: a curator adds theirs once, then changes it.
+        if not super().has_add_permission(request):
+            return False
+        return request.user.is_superuser or not AuthorProfile.objects.filter(user=request.user).exists()
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Tag)
@@ -52,14 +78,14 @@ class PostAdmin(admin.ModelAdmin):
     search_fields = ("title", "excerpt", "=slug")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("related_organisms", "tags")
-    readonly_fields = ("author", "rendered", "notifications", "created_at", "updated_at")
+    readonly_fields = ("author", "shown_as", "rendered", "notifications", "created_at", "updated_at")
     date_hierarchy = "published_at"
     show_full_result_count = False
     inlines = [CoverImageInline]
     actions = ["publish", "unpublish", "reprocess_cover"]
     fieldsets = (
         (None, {"fields": ("title", "slug", "excerpt", "body")}),
-        ("Publication", {"fields": ("status", "published_at", "author", "notifications")}),
+        ("Publication", {"fields": ("status", "published_at", "author", "shown_as", "notifications")}),
         ("Links", {"fields": ("tags", "related_organisms")}),
         ("Rendered", {"fields": ("rendered",), "classes": ("collapse",)}),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
@@ -93,6 +119,12 @@ class PostAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def thumbnail(self, post):
         return image_preview(getattr(post, "cover", None), size=48)  # no cover: the reverse accessor raises
+
+    @admin.display(description="Shown as")
+    def shown_as(self, post):
+        if post.author is None:
+            return "—"
+        return f"{byline(post.author)} (set the name in Author profiles)"
 
     @admin.display(description="Email to subscribers")
     def notifications(self, post):

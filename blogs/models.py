@@ -22,6 +22,24 @@ class Tag(models.Model):
         return self.name
 
 
+class AuthorProfile(models.Model):
+    """How an account signs its posts. The login name is a credential's half, never a byline."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="author_profile")
+    display_name = models.CharField(max_length=120, help_text="The name visitors see on your posts.")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+def byline(user) -> str:
+    """The author's public name: the display name set in their profile, else the account's full name, else the
+    museum's staff (never the login name)."""
+    profile = getattr(user, "author_profile", None)  # None when there is no profile
+    name = (profile.display_name if profile else "").strip() or user.get_full_name().strip()
+    return name or f"{settings.MUSEUM_NAME} staff"
+
+
 class PostStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"

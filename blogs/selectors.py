@@ -17,7 +17,7 @@ LIST_FIELDS = (
     "published_at",
     "author__first_name",
     "author__last_name",
-    "author__username",
+    "author__author_profile__display_name",
 )
 
 
@@ -27,7 +27,7 @@ def _cover() -> Prefetch:
 
 def post_list(*, tag: str = "", search: str = "") -> QuerySet:
     """Public posts, newest first: author joined, tags and a ready cover prefetched."""
-    queryset = Post.objects.published().select_related("author").only(*LIST_FIELDS)
+    queryset = Post.objects.published().select_related("author__author_profile").only(*LIST_FIELDS)
     if tag:
         queryset = queryset.filter(tags__slug=tag)
     if search:
@@ -41,7 +41,7 @@ def post_detail_queryset(*, include_unpublished: bool = False) -> QuerySet:
     posts = Post.objects.all() if include_unpublished else Post.objects.published()
     organisms = Organism.objects.all() if include_unpublished else Organism.objects.published()
     organisms = organisms.only("id", "slug", "common_name", "scientific_name")
-    return posts.select_related("author").prefetch_related(
+    return posts.select_related("author__author_profile").prefetch_related(
         "tags", Prefetch("related_organisms", queryset=organisms), _cover()
     )
 

@@ -13,7 +13,7 @@ from biomuseum.images import ALT_TEXT_REQUIRED, ImageStatus
 from blogs import services, tasks
 from blogs.admin import PostAdminForm
 from blogs.markup import MAX_SOURCE_LENGTH
-from blogs.models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
+from blogs.models import AuthorProfile, Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
 
 from ..factories import CoverImageFactory, OrganismFactory, PostFactory, TagFactory, UserFactory
 
@@ -556,3 +556,33 @@ def test_post_admin_refuses_a_cover_without_alt_text(admin_client, django_captur
     assert response.status_code == 200
     assert ALT_TEXT_REQUIRED in response.content.decode()
     assert not Post.objects.exists()
+
+
+# --- author profiles: the byline ---
+
+PROFILES = reverse("admin:blogs_authorprofile_changelist")
+
+
+def test_author_profile_admin_a_curator_sets_their_own_display_name(curator_in_the_group):
+    curator = curator_in_the_group.session["_auth_user_id"]
+    other = AuthorProfile.objects.create(user=UserFactory(), display_name="Someone else")
+
+    response = curator_in_the_group.post(reverse("admin:blogs_authorprofile_add"), {"display_name": "Mary Anning"})
+
+    assert response.status_code == 302
+    assert AuthorProfile.objects.get(user_id=curator).display_name == "Mary Anning"
+    assert list(curator_in_the_group.get(PROFILES).context["cl"].result_list) == [
+        AuthorProfile.objects.get(user_id=curator)
+    ]
+    assert curator_in_the_group.get(reverse("admin:blogs_authorprofile_change", args=[other.pk])).status_code == 302
+    assert curator_in_the_group.get(reverse("admin:blogs_authorprofile_add")).status_code == 403  # one each
+
+
+def test_post_admin_change_page_shows_the_byline(admin_client):
+    author = UserFactory(username="curator")
+    AuthorProfile.objects.create(user=author, display_name="Mary Anning")
+    post = PostFactory(author=author)
+
+    response = admin_client.get(reverse("admin:blogs_post_change", args=[post.pk]))
+
+    assert "Mary Anning (set the name in Author profiles)" in response.content.decode()

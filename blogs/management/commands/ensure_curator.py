@@ -8,6 +8,7 @@ from django.db.models import Q
 
 CURATOR_MODELS = (
     "organism", "organismimage", "taxon", "vernacularname", "checklistimport", "post", "tag", "coverimage",
+    "authorprofile",
 )  # fmt: skip
 # Seen, never changed: curators answer "did my subscription go through?", consent stays the subscriber's.
 CURATOR_VIEW_ONLY = ("view_subscriber",)
