@@ -45,6 +45,16 @@ class PostStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
 
 
+BODY_HELP = (
+    "Markdown. # or ## starts a section and ### to ###### a subsection (the title is the page's heading); "
+    "*emphasis*, **strong**, `code`, lists (- or 1.), > quotes, tables, [links](https://…) and images from the "
+    "museum's own site. Link a species by its scientific name, [[Panthera uncia]] or [[Panthera uncia|snow "
+    "leopard]], or by slug, [snow leopard](organism:panthera-uncia); one the catalogue does not have shows as "
+    "text marked ?. Scripts, styles, other HTML attributes and images from other sites are removed. At most "
+    f"{MAX_SOURCE_LENGTH:,} characters."
+)
+
+
 class PostQuerySet(models.QuerySet):
     def published(self, now=None) -> "PostQuerySet":
         """Visible to the public: published, and its time has come (a future time means scheduled)."""
@@ -58,7 +68,7 @@ class Post(PublicState):
     # One cap for every path: max_length gives the admin form and the API serializer their limit, the validator
     # gives it to full_clean (the services); rendering time grows with the body.
     body = models.TextField(
-        help_text="Markdown.", max_length=MAX_SOURCE_LENGTH, validators=[MaxLengthValidator(MAX_SOURCE_LENGTH)]
+        help_text=BODY_HELP, max_length=MAX_SOURCE_LENGTH, validators=[MaxLengthValidator(MAX_SOURCE_LENGTH)]
     )
     body_html = models.TextField(blank=True, editable=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="posts")
