@@ -158,7 +158,10 @@ def add_images(organism, original: bytes, count: int) -> tuple[list[int], float]
     with transaction.atomic():
         ids = [
             organism_image_add(
-                organism=organism, user=None, upload=SimpleUploadedFile("photo.jpg", original, "image/jpeg")
+                organism=organism,
+                user=None,
+                upload=SimpleUploadedFile("photo.jpg", original, "image/jpeg"),
+                alt_text="A benchmark photograph",
             ).pk
             for _ in range(count)
         ]

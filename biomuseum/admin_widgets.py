@@ -61,7 +61,13 @@ class RenditionFileInput(AdminFileWidget):
 
 
 class ProcessedImageForm(forms.ModelForm):
-    """Admin uploads pass the same checks as API uploads, before anything is stored."""
+    """Admin uploads pass the same checks as API uploads, before anything is stored, and are described."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "alt_text" in self.fields:
+            self.fields["alt_text"].required = True
+            self.fields["alt_text"].error_messages["required"] = images.ALT_TEXT_REQUIRED
 
     def clean_original(self):
         upload = self.cleaned_data.get("original")

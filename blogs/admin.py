@@ -10,7 +10,7 @@ from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formse
 from biomuseum.frontendlinks import ViewOnFrontendMixin
 
 from . import services
-from .models import CoverImage, DeliveryStatus, Post, PostStatus, Subscriber, Tag
+from .models import AuthorProfile, CoverImage, DeliveryStatus, Post, PostStatus, Subscriber, Tag, byline
 
 
 class CoverImageInline(ProcessedImageAdminMixin, admin.StackedInline):
@@ -20,6 +20,32 @@ class CoverImageInline(ProcessedImageAdminMixin, admin.StackedInline):
     max_num = 1
     fields = ("preview", "original", "alt_text", "credit", "processing")
     readonly_fields = ("preview", "processing")
+
+
+@admin.register(AuthorProfile)
+class AuthorProfileAdmin(admin.ModelAdmin):
+    """The name on a curator's posts. Each curator sets their own; a superuser may set anyone's."""
+
+    list_display = ("display_name", "user")
+    search_fields = ("display_name",)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("user")
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def get_fields(self, request, obj=None):
+        return ("user", "display_name") if request.user.is_superuser else ("display_name",)
+
+    def has_add_permission(self, request):
+        # One profile an account: a curator adds theirs once, then changes it.
+        if not super().has_add_permission(request):
+            return False
+        return request.user.is_superuser or not AuthorProfile.objects.filter(user=request.user).exists()
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.user = request.user
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Tag)
@@ -55,14 +81,14 @@ class PostAdmin(ViewOnFrontendMixin, RevisionsAdmin):
     search_fields = ("title", "excerpt", "=slug")
     prepopulated_fields = {"slug": ("title",)}
     autocomplete_fields = ("related_organisms", "tags")
-    readonly_fields = ("author", "rendered", "notifications", "created_at", "updated_at")
+    readonly_fields = ("author", "shown_as", "rendered", "notifications", "created_at", "updated_at")
     date_hierarchy = "published_at"
     show_full_result_count = False
     inlines = [CoverImageInline]
     actions = ["publish", "unpublish", "reprocess_cover"]
     fieldsets = (
         (None, {"fields": ("title", "slug", "excerpt", "body")}),
-        ("Publication", {"fields": ("status", "published_at", "author", "notifications")}),
+        ("Publication", {"fields": ("status", "published_at", "author", "shown_as", "notifications")}),
         ("Links", {"fields": ("tags", "related_organisms")}),
         ("Rendered", {"fields": ("rendered",), "classes": ("collapse",)}),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
@@ -100,6 +126,12 @@ class PostAdmin(ViewOnFrontendMixin, RevisionsAdmin):
     def thumbnail(self, post):
         return image_preview(getattr(post, "cover", None), size=48)  # no cover: the reverse accessor raises
 
+    @admin.display(description="Shown as")
+    def shown_as(self, post):
+        if post.author is None:
+            return "—"
+        return f"{byline(post.author)} (set the name in Author profiles)"
+
     @admin.display(description="Email to subscribers")
     def notifications(self, post):
         """Delivery progress: the rows are the truth."""
@@ -122,10 +154,18 @@ class PostAdmin(ViewOnFrontendMixin, RevisionsAdmin):
         # body_html is render_markdown's sanitized output (Post.save), the same HTML the public is served.
         return format_html('<div style="max-width:60em">{}</div>', mark_safe(post.body_html))
 
-    @admin.action(description="Publish selected posts now", permissions=["change"])
+    # Not "now": a post that was public before and went back to draft (a correction) keeps the date it was
+    # first published, so it does not jump to the top of the blog as if it were new. Drafts and scheduled posts
+    # are published from now.
+    @admin.action(description="Publish selected posts (a post published before keeps its date)", permissions=["change"])
     def publish(self, request, queryset):
         changed = services.post_publish(posts=queryset, user=request.user)
-        self.message_user(request, f"Published {changed} post(s).", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"Published {changed} post(s). Drafts and scheduled posts are dated now; a post published before "
+            "keeps its first date.",
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Unpublish selected posts (back to draft)", permissions=["change"])
     def unpublish(self, request, queryset):
@@ -140,10 +180,34 @@ class PostAdmin(ViewOnFrontendMixin, RevisionsAdmin):
         self.message_user(request, f"Queued {len(covers)} cover(s) for processing.", messages.SUCCESS)
 
 
+def masked_email(email: str) -> str:
+    """`a•••@example.org`: enough to tell addresses apart on screen, not a mailing list to copy."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ("email", "status", "created_at", "confirmed_at", "unsubscribed_at")
+    """Where each address stands, read-only: an address enters by double opt-in and leaves by its own link, so
+    nobody adds or edits one here (deleting one, for an erasure request, takes the delete permission). The list
+    masks addresses and there is no export; an exact address typed in the search finds its record."""
+
+    list_display = ("masked_address", "status", "created_at", "confirmation_sent_at", "confirmed_at",
+                    "unsubscribed_at")  # fmt: skip
     list_filter = ("status",)
     search_fields = ("=email",)
-    readonly_fields = ("created_at", "confirmation_sent_at", "confirmed_at", "unsubscribed_at")
+    search_help_text = "Search by an exact address."
+    fields = ("email", "status", "created_at", "confirmation_requested_at", "confirmation_sent_at", "confirmed_at",
+              "unsubscribed_at")  # fmt: skip
+    readonly_fields = fields
     show_full_result_count = False
+
+    @admin.display(description="Address", ordering="email")
+    def masked_address(self, subscriber):
+        return masked_email(subscriber.email)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

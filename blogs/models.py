@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -8,7 +9,7 @@ from biomuseum import revisions
 from biomuseum.images import ProcessedImage
 from biomuseum.publicstate import PublicState
 
-from .markup import render_markdown
+from .markup import MAX_SOURCE_LENGTH, render_markdown
 
 
 class Tag(models.Model):
@@ -24,9 +25,37 @@ class Tag(models.Model):
         return self.name
 
 
+class AuthorProfile(models.Model):
+    """How an account signs its posts. The login name is a credential's half, never a byline."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="author_profile")
+    display_name = models.CharField(max_length=120, help_text="The name visitors see on your posts.")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+def byline(user) -> str:
+    """The author's public name: the display name set in their profile, else the account's full name, else the
+    museum's staff (never the login name)."""
+    profile = getattr(user, "author_profile", None)  # None when there is no profile
+    name = (profile.display_name if profile else "").strip() or user.get_full_name().strip()
+    return name or f"{settings.MUSEUM_NAME} staff"
+
+
 class PostStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"
+
+
+BODY_HELP = (
+    "Markdown. # or ## starts a section and ### to ###### a subsection (the title is the page's heading); "
+    "*emphasis*, **strong**, `code`, lists (- or 1.), > quotes, tables, [links](https://…) and images from the "
+    "museum's own site. Link a species by its scientific name, [[Panthera uncia]] or [[Panthera uncia|snow "
+    "leopard]], or by slug, [snow leopard](organism:panthera-uncia); one the catalogue does not have shows as "
+    "text marked ?. Scripts, styles, other HTML attributes and images from other sites are removed. At most "
+    f"{MAX_SOURCE_LENGTH:,} characters."
+)
 
 
 class PostQuerySet(models.QuerySet):
@@ -39,7 +68,11 @@ class Post(PublicState):
     slug = models.SlugField(max_length=160, unique=True)
     title = models.CharField(max_length=200)
     excerpt = models.CharField(max_length=300, blank=True)
-    body = models.TextField(help_text="Markdown.")
+    # One cap for every path: max_length gives the admin form and the API serializer their limit, the validator
+    # gives it to full_clean (the services); rendering time grows with the body.
+    body = models.TextField(
+        help_text=BODY_HELP, max_length=MAX_SOURCE_LENGTH, validators=[MaxLengthValidator(MAX_SOURCE_LENGTH)]
+    )
     body_html = models.TextField(blank=True, editable=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="posts")
     status = models.CharField(max_length=10, choices=PostStatus.choices, default=PostStatus.DRAFT)

@@ -5,7 +5,6 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from biomuseum.images import ImageStatus
 from organisms.models import Organism
 
 from .models import CoverImage, Post, PostStatus, Tag
@@ -18,17 +17,17 @@ LIST_FIELDS = (
     "published_at",
     "author__first_name",
     "author__last_name",
-    "author__username",
+    "author__author_profile__display_name",
 )
 
 
 def _cover() -> Prefetch:
-    return Prefetch("cover", queryset=CoverImage.objects.filter(status=ImageStatus.READY))
+    return Prefetch("cover", queryset=CoverImage.objects.filter(CoverImage.PUBLIC_CONDITION))
 
 
 def post_list(*, tag: str = "", search: str = "") -> QuerySet:
     """Public posts, newest first: author joined, tags and a ready cover prefetched."""
-    queryset = Post.objects.published().select_related("author").only(*LIST_FIELDS)
+    queryset = Post.objects.published().select_related("author__author_profile").only(*LIST_FIELDS)
     if tag:
         queryset = queryset.filter(tags__slug=tag)
     if search:
@@ -42,7 +41,7 @@ def post_detail_queryset(*, include_unpublished: bool = False) -> QuerySet:
     posts = Post.objects.all() if include_unpublished else Post.objects.published()
     organisms = Organism.objects.all() if include_unpublished else Organism.objects.published()
     organisms = organisms.only("id", "slug", "common_name", "scientific_name")
-    return posts.select_related("author").prefetch_related(
+    return posts.select_related("author__author_profile").prefetch_related(
         "tags", Prefetch("related_organisms", queryset=organisms), _cover()
     )
 
@@ -56,12 +55,12 @@ def organism_posts_prefetch() -> Prefetch:
 
 
 def cover_of(post: Post) -> CoverImage | None:
-    """The ready cover, if any (covers not yet processed are not shown)."""
+    """The public cover, if any (a cover not yet processed, or without alt text, is not shown)."""
     try:
         cover = post.cover
     except CoverImage.DoesNotExist:
         return None
-    return cover if cover.status == ImageStatus.READY else None
+    return cover if cover.shows_publicly() else None
 
 
 def next_publication_at() -> datetime | None:

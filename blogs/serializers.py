@@ -8,8 +8,7 @@ from biomuseum.slugs import UniqueSlugMixin
 from organisms.models import Organism
 from organisms.serializers import OrganismSummarySerializer
 
-from .markup import MAX_SOURCE_LENGTH
-from .models import Post, PostStatus
+from .models import Post, PostStatus, byline
 from .selectors import cover_of
 
 
@@ -28,9 +27,7 @@ class PostListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         fields = ["slug", "url", "title", "excerpt", "author", "published_at", "tags", "cover"]
 
     def get_author(self, post) -> str | None:
-        if post.author is None:
-            return None
-        return post.author.get_full_name() or post.author.get_username()
+        return None if post.author is None else byline(post.author)
 
     def get_cover(self, post) -> CoverSerializer(allow_null=True):
         cover = cover_of(post)
@@ -93,8 +90,6 @@ class PostWriteSerializer(UniqueSlugMixin, StrictInputMixin, serializers.ModelSe
     class Meta:
         model = Post
         fields = ["slug", "title", "excerpt", "body", "status", "published_at", "tags", "related_organisms"]
-        # Rendering time grows with the body: a cap keeps one request's work bounded.
-        extra_kwargs = {"body": {"max_length": MAX_SOURCE_LENGTH}}
 
 
 class PostListParams(QueryParamsSerializer):

@@ -2,7 +2,6 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from biomuseum.images import ImageStatus
 from biomuseum.textfold import fold
 
 from . import related
@@ -23,8 +22,9 @@ LIST_FIELDS = (
 
 
 def _ready_images() -> Prefetch:
+    # Ready and described (alt text): what the public may see of a photograph.
     return Prefetch(
-        "images", queryset=OrganismImage.objects.filter(status=ImageStatus.READY).order_by("position", "id")
+        "images", queryset=OrganismImage.objects.filter(OrganismImage.PUBLIC_CONDITION).order_by("position", "id")
     )
 
 

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from biomuseum import languages
+from biomuseum.images import ALT_TEXT_REQUIRED
 from biomuseum.queryparams import DetailParams, QueryParamsSerializer
 from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin, media_url
 from biomuseum.slugs import UniqueSlugMixin
@@ -291,7 +292,11 @@ class AutocompleteParams(CatalogueParams):
 
 class ImageUploadSerializer(StrictInputMixin, serializers.Serializer):
     file = serializers.FileField(help_text="JPEG, PNG or WebP, checked by content.")
-    alt_text = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    alt_text = serializers.CharField(
+        max_length=300,
+        error_messages={"required": ALT_TEXT_REQUIRED, "blank": ALT_TEXT_REQUIRED},
+        help_text="What the photograph shows, for visitors who cannot see it.",
+    )
     caption = serializers.CharField(max_length=500, required=False, allow_blank=True)
     credit = serializers.CharField(max_length=200, required=False, allow_blank=True)
     licence = serializers.CharField(max_length=100, required=False, allow_blank=True)

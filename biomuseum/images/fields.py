@@ -29,9 +29,15 @@ class ImageStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# The admin's forms and the upload API refuse an image without alt text; a row may still lack it (one stored
+# before the rule, or written from the shell), and such an image is never public: PUBLIC_CONDITION.
+ALT_TEXT_REQUIRED = "Describe the photograph for visitors who cannot see it."
+ALT_TEXT_HELP = "Required: what the photograph shows, for visitors who cannot see it. Shown publicly only with it."
+
+
 class ProcessedImage(PublicState):
     original = models.ImageField(upload_to=generated_upload_name, width_field="width", height_field="height")
-    alt_text = models.CharField(max_length=300, blank=True)
+    alt_text = models.CharField(max_length=300, blank=True, help_text=ALT_TEXT_HELP)
     width = models.PositiveIntegerField(null=True, editable=False)
     height = models.PositiveIntegerField(null=True, editable=False)
     status = models.CharField(max_length=12, choices=ImageStatus.choices, default=ImageStatus.PENDING, editable=False)
@@ -47,13 +53,14 @@ class ProcessedImage(PublicState):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    PUBLIC_CONDITION = models.Q(status=ImageStatus.READY)
+    PUBLIC_CONDITION = models.Q(status=ImageStatus.READY) & ~models.Q(alt_text="")
 
     class Meta:
         abstract = True
 
     def shows_publicly(self) -> bool:
-        return self.status == ImageStatus.READY  # the job's other states are seen by curators only
+        # The job's other states are seen by curators only, and so is a photograph nobody has described.
+        return self.status == ImageStatus.READY and self.alt_text != ""
 
     def smallest_url(self) -> str:
         """The lightest public file: the smallest JPEG or WebP rendition ("" until processed).

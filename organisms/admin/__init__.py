@@ -81,7 +81,7 @@ class OrganismAdmin(ViewOnFrontendMixin, RevisionsAdmin):
     # found by search.
     list_filter = ("is_published", "conservation_status", "kingdom", "phylum", "class_name")
     search_fields = ("scientific_name", "common_name", "=slug")
-    search_help_text = "Search by common or scientific name, or by exact slug."
+    search_help_text = "Search by common or scientific name, or by exact slug (=panthera-uncia finds that one record)."
     form = OrganismAdminForm
     prepopulated_fields = {"slug": ("scientific_name",)}
     readonly_fields = ("created_at", "updated_at")
@@ -105,6 +105,14 @@ class OrganismAdmin(ViewOnFrontendMixin, RevisionsAdmin):
             .get_queryset(request)
             .prefetch_related(Prefetch("images", queryset=OrganismImage.objects.order_by("position", "id")))
         )
+
+    def get_search_results(self, request, queryset, search_term):
+        """`=slug` is the one record with that slug: curators copy the slug from a URL and type the `=` that
+        Django's `search_fields` notation (and the help text) puts before it."""
+        term = search_term.strip()
+        if term.startswith("=") and " " not in term:
+            return queryset.filter(slug=term.removeprefix("=")), False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_readonly_fields(self, request, obj=None):
         """A record filed under a taxon shows the tree's name and ranks; a curator changes them by choosing

@@ -142,13 +142,15 @@ def organism_image_add(
     organism: Organism,
     user: AbstractBaseUser | None,
     upload,
-    alt_text: str = "",
+    alt_text: str,
     caption: str = "",
     credit: str = "",
     licence: str = "",
     position: int = 0,
 ) -> OrganismImage:
     """Check the upload, store the original under a generated name, and queue its renditions."""
+    if not alt_text.strip():
+        raise ValidationError({"alt_text": [images.ALT_TEXT_REQUIRED]})
     try:
         checked = images.check_upload(upload)
     except images.ImageRejected as error:

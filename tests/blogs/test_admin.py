@@ -1,15 +1,19 @@
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from biomuseum.images import ImageStatus
+from biomuseum.images import ALT_TEXT_REQUIRED, ImageStatus
 from blogs import services, tasks
 from blogs.admin import PostAdminForm
-from blogs.models import Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
+from blogs.markup import MAX_SOURCE_LENGTH
+from blogs.models import AuthorProfile, Delivery, DeliveryStatus, Post, PostStatus, Subscriber, SubscriberStatus
 
 from ..factories import CoverImageFactory, OrganismFactory, PostFactory, TagFactory, UserFactory
 
@@ -158,6 +162,29 @@ def test_post_admin_publish_action(admin_client):
     assert draft.is_public
     assert scheduled.is_public
     assert untouched.status == PostStatus.DRAFT
+
+
+def test_post_admin_publish_action_keeps_the_date_of_a_post_published_before(admin_client):
+    first_published = timezone.now() - timedelta(days=30)
+    corrected = PostFactory(status=PostStatus.DRAFT, published_at=first_published)
+    scheduled = PostFactory(published_at=timezone.now() + timedelta(days=5))
+    before = timezone.now()
+
+    response = run_action(admin_client, "publish", [corrected, scheduled])
+
+    corrected.refresh_from_db()
+    scheduled.refresh_from_db()
+    assert corrected.is_public and corrected.published_at == first_published
+    assert before <= scheduled.published_at <= timezone.now()
+    assert "keeps its first date" in [str(message) for message in response.wsgi_request._messages][0]
+
+
+def test_post_admin_publish_action_label_does_not_promise_now(admin_client):
+    response = admin_client.get(CHANGELIST)
+
+    labels = dict(response.context["action_form"].fields["action"].choices)
+    assert labels["publish"] == "Publish selected posts (a post published before keeps its date)"
+    assert "now" not in labels["publish"]
 
 
 def test_post_admin_unpublish_action(admin_client):
@@ -435,3 +462,127 @@ def test_post_admin_add_announces_a_public_post(admin_client, django_capture_on_
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert queued == [("blogs.notify_subscribers", (Post.objects.get().pk,))]
+
+
+def test_post_admin_form_refuses_a_body_over_the_length_cap_the_api_applies():
+    too_long = PostAdminForm(data={"title": "Moths", "slug": "moths", "body": "x" * (MAX_SOURCE_LENGTH + 1),
+                                   "status": PostStatus.DRAFT})  # fmt: skip
+    at_the_cap = PostAdminForm(data={"title": "Moths", "slug": "moths", "body": "x" * MAX_SOURCE_LENGTH,
+                                     "status": PostStatus.DRAFT})  # fmt: skip
+
+    assert not too_long.is_valid()
+    assert list(too_long.errors) == ["body"]
+    assert str(MAX_SOURCE_LENGTH) in too_long.errors["body"][0]
+    assert at_the_cap.is_valid(), at_the_cap.errors
+
+
+def test_post_admin_add_page_caps_the_body_field(admin_client):
+    response = admin_client.get(ADD)
+
+    assert f'maxlength="{MAX_SOURCE_LENGTH}"' in response.content.decode()
+
+
+# --- subscribers, for the Curators group ---
+
+SUBSCRIBERS = reverse("admin:blogs_subscriber_changelist")
+
+
+@pytest.fixture
+def curator_in_the_group() -> Client:
+    call_command("ensure_curator", stdout=StringIO())
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name="Curators"))
+    return logged_in(user)
+
+
+def test_subscriber_admin_curators_see_each_address_state_masked(curator_in_the_group):
+    Subscriber.objects.create(email="anna.berg@example.org", status=SubscriberStatus.CONFIRMED,
+                              confirmed_at=timezone.now())  # fmt: skip
+    Subscriber.objects.create(email="pending@example.net")
+
+    response = curator_in_the_group.get(SUBSCRIBERS)
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "a•••@example.org" in content and "p•••@example.net" in content
+    assert "anna.berg@example.org" not in content
+    assert "Confirmed" in content and "Pending confirmation" in content
+
+
+def test_subscriber_admin_curators_find_one_exact_address(curator_in_the_group):
+    anna = Subscriber.objects.create(email="anna.berg@example.org")
+    Subscriber.objects.create(email="other@example.org")
+
+    response = curator_in_the_group.get(SUBSCRIBERS, {"q": "anna.berg@example.org"})
+
+    assert list(response.context["cl"].result_list) == [anna]
+    assert curator_in_the_group.get(SUBSCRIBERS, {"q": "example.org"}).context["cl"].result_list.count() == 0
+
+
+def test_subscriber_admin_curators_cannot_add_change_delete_or_export(curator_in_the_group):
+    subscriber = Subscriber.objects.create(email="anna.berg@example.org")
+    change = reverse("admin:blogs_subscriber_change", args=[subscriber.pk])
+
+    listing = curator_in_the_group.get(SUBSCRIBERS)
+    page = curator_in_the_group.get(change)
+
+    assert listing.context["action_form"] is None  # no bulk action at all: nothing to export or delete
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert curator_in_the_group.get(reverse("admin:blogs_subscriber_add")).status_code == 403
+    assert curator_in_the_group.post(change, {"email": "x@example.org", "status": "confirmed"}).status_code == 403
+    assert curator_in_the_group.post(reverse("admin:blogs_subscriber_delete", args=[subscriber.pk]),
+                                     {"post": "yes"}).status_code == 403  # fmt: skip
+    subscriber.refresh_from_db()
+    assert (subscriber.email, subscriber.status) == ("anna.berg@example.org", SubscriberStatus.PENDING)
+
+
+def test_subscriber_admin_nobody_adds_or_edits_an_address(admin_client):
+    subscriber = Subscriber.objects.create(email="anna.berg@example.org")
+
+    assert admin_client.get(reverse("admin:blogs_subscriber_add")).status_code == 403
+    admin_client.post(reverse("admin:blogs_subscriber_change", args=[subscriber.pk]), {"status": "confirmed"})
+
+    subscriber.refresh_from_db()
+    assert subscriber.status == SubscriberStatus.PENDING
+
+
+def test_post_admin_refuses_a_cover_without_alt_text(admin_client, django_capture_on_commit_callbacks):
+    form = add_form(**{"cover-TOTAL_FORMS": "1", "cover-0-original": CoverImageFactory.build().original,
+                       "cover-0-alt_text": ""})  # fmt: skip
+
+    with django_capture_on_commit_callbacks():
+        response = admin_client.post(ADD, form)
+
+    assert response.status_code == 200
+    assert ALT_TEXT_REQUIRED in response.content.decode()
+    assert not Post.objects.exists()
+
+
+# --- author profiles: the byline ---
+
+PROFILES = reverse("admin:blogs_authorprofile_changelist")
+
+
+def test_author_profile_admin_a_curator_sets_their_own_display_name(curator_in_the_group):
+    curator = curator_in_the_group.session["_auth_user_id"]
+    other = AuthorProfile.objects.create(user=UserFactory(), display_name="Someone else")
+
+    response = curator_in_the_group.post(reverse("admin:blogs_authorprofile_add"), {"display_name": "Mary Anning"})
+
+    assert response.status_code == 302
+    assert AuthorProfile.objects.get(user_id=curator).display_name == "Mary Anning"
+    assert list(curator_in_the_group.get(PROFILES).context["cl"].result_list) == [
+        AuthorProfile.objects.get(user_id=curator)
+    ]
+    assert curator_in_the_group.get(reverse("admin:blogs_authorprofile_change", args=[other.pk])).status_code == 302
+    assert curator_in_the_group.get(reverse("admin:blogs_authorprofile_add")).status_code == 403  # one each
+
+
+def test_post_admin_change_page_shows_the_byline(admin_client):
+    author = UserFactory(username="curator")
+    AuthorProfile.objects.create(user=author, display_name="Mary Anning")
+    post = PostFactory(author=author)
+
+    response = admin_client.get(reverse("admin:blogs_post_change", args=[post.pk]))
+
+    assert "Mary Anning (set the name in Author profiles)" in response.content.decode()

@@ -6,7 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from blogs.models import Post, PostStatus
+from blogs.markup import MAX_SOURCE_LENGTH
+from blogs.models import AuthorProfile, Post, PostStatus
 
 from ..factories import CoverImageFactory, OrganismFactory, PostFactory, TagFactory, UserFactory
 
@@ -112,6 +113,47 @@ def test_post_detail_shows_a_public_post(api_client):
     assert body["body_html"] == "<h2>Fins</h2>\n<p><em>wet</em></p>"
     assert [organism["slug"] for organism in body["related_organisms"]] == [shown.slug]
     assert body["related_organisms"][0]["url"] == f"http://testserver/api/v1/organisms/{shown.slug}/"
+
+
+def test_post_cover_without_alt_text_is_not_shown(api_client):
+    described, undescribed = PostFactory(slug="described"), PostFactory(slug="undescribed")
+    CoverImageFactory(post=described, alt_text="A moth on bark")
+    CoverImageFactory(post=undescribed, alt_text="")
+
+    covers = {post["slug"]: post["cover"] for post in api_client.get(LIST_URL).json()["results"]}
+
+    assert covers["described"]["alt_text"] == "A moth on bark"
+    assert covers["undescribed"] is None
+    assert api_client.get(detail_url("undescribed")).json()["cover"] is None
+
+
+def test_post_author_is_the_display_name_then_the_full_name_then_the_museum_staff(api_client, settings):
+    settings.MUSEUM_NAME = "Natural History Museum"
+    profiled = UserFactory(username="curator", first_name="Mary", last_name="Anning")
+    AuthorProfile.objects.create(user=profiled, display_name="Dr Mary Anning")
+    PostFactory(slug="by-display-name", author=profiled)
+    PostFactory(slug="by-full-name", author=UserFactory(username="curator2", first_name="Gilbert", last_name="White"))
+    PostFactory(slug="by-login-only", author=UserFactory(username="curator3"))
+
+    listed = {post["slug"]: post["author"] for post in api_client.get(LIST_URL).json()["results"]}
+    detail = api_client.get(detail_url("by-display-name")).json()
+
+    assert listed == {
+        "by-display-name": "Dr Mary Anning",
+        "by-full-name": "Gilbert White",
+        "by-login-only": "Natural History Museum staff",
+    }
+    assert detail["author"] == "Dr Mary Anning"
+
+
+def test_post_list_with_author_profiles_costs_the_same_queries(api_client, django_assert_max_num_queries):
+    for number in range(5):
+        author = UserFactory()
+        AuthorProfile.objects.create(user=author, display_name=f"Author {number}")
+        PostFactory(author=author)
+
+    with django_assert_max_num_queries(3):  # posts with authors and profiles, tags, covers
+        assert len(api_client.get(LIST_URL).json()["results"]) == 5
 
 
 def test_post_detail_unknown_slug_is_a_json_404(api_client):
@@ -274,7 +316,7 @@ def test_post_create_staff_with_permission_creates_a_draft_by_them(token_client)
     assert sorted(post.tags.values_list("name", flat=True)) == ["Moths", "night"]
     body = response.json()
     assert body["slug"] == "moths-at-night"
-    assert body["author"] == client.user.username
+    assert body["author"] == "BioMuseum staff"  # no display name, no full name: never the login name
     assert body["body_html"] == "<h2>Light traps</h2>\n<p>They <em>come</em>.</p>"
     assert sorted(body["tags"]) == ["Moths", "night"]
     assert [organism["slug"] for organism in body["related_organisms"]] == ["vulpes-vulpes"]
@@ -334,6 +376,16 @@ def test_post_create_without_a_body_is_a_400(token_client):
     error = assert_error(client.post(LIST_URL, {"title": "Empty"}, format="json"), 400)
 
     assert "body" in error["fields"]
+
+
+def test_post_create_body_over_the_length_cap_is_a_400(token_client):
+    client = token_client("blogs.add_post")
+
+    error = assert_error(client.post(LIST_URL, post_body(body="x" * (MAX_SOURCE_LENGTH + 1)), format="json"), 400)
+
+    assert list(error["fields"]) == ["body"]
+    assert not Post.objects.exists()
+    assert client.post(LIST_URL, post_body(body="x" * MAX_SOURCE_LENGTH), format="json").status_code == 201
 
 
 def test_post_update_staff_with_change_permission(token_client):

@@ -230,6 +230,15 @@ def test_ensure_curator_grants_organism_and_blog_permissions():
     assert not user.has_perm("authtoken.add_token")
 
 
+def test_ensure_curator_lets_curators_see_subscribers_and_nothing_more():
+    run("ensure_curator")
+
+    user = get_user_model().objects.get(username="curator")
+    assert user.has_perm("blogs.view_subscriber")
+    for action in ("add", "change", "delete"):
+        assert not user.has_perm(f"blogs.{action}_subscriber")
+
+
 def test_ensure_curator_curator_can_sign_in_to_the_admin(client):
     output = run("ensure_curator")
     password = PASSWORD_LINE.search(output).group(1)

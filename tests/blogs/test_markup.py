@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from blogs.markup import render_markdown
+from blogs.markup import MAX_REFERENCE, render_markdown
+from tests.factories import OrganismFactory
 
 EVENT_HANDLER = re.compile(r"\son\w+\s*=", re.IGNORECASE)
 
@@ -28,12 +29,11 @@ def test_render_markdown_renders_headings():
     assert "<h6>Notes</h6>" in html
 
 
-def test_render_markdown_level_one_heading_keeps_its_text_but_not_the_h1():
-    # The page's own <h1> is the post title, so a body never adds a second one.
-    html = render_markdown("# Field notes")
+def test_render_markdown_level_one_heading_is_a_section_heading():
+    # The page's own <h1> is the post title, so a body never adds a second one: `#` is a section, as `##` is.
+    html = render_markdown("# Field notes\n\nText\n\nSeen at dusk\n===")
 
-    assert "Field notes" in html
-    assert "<h1" not in html
+    assert html == "<h2>Field notes</h2>\n<p>Text</p>\n<h2>Seen at dusk</h2>"
 
 
 def test_render_markdown_renders_emphasis():
@@ -208,6 +208,8 @@ def python_calls(source: str) -> int:
     "unit",
     [
         pytest.param("[", id="unmatched-brackets"),
+        pytest.param("[[a|", id="unclosed-species-references"),
+        pytest.param("[[a]] ", id="species-references", marks=pytest.mark.django_db),
         pytest.param("![", id="unmatched-images"),
         pytest.param("[a](", id="unclosed-links"),
         pytest.param("*a", id="emphasis-stars"),
@@ -222,3 +224,119 @@ def test_render_markdown_work_grows_linearly_with_adversarial_input(unit):
     # Counted in Python function calls, not seconds: four times the input is about four times the calls
     # (Python-Markdown made 13 to 16 times as many for brackets).
     assert python_calls(unit * 2000) < 4.5 * python_calls(unit * 500)
+
+
+# --- links: the museum's own, and the wider web ---
+
+
+@pytest.mark.parametrize(
+    "href",
+    ["/api/v1/organisms/panthera-uncia/", "#range", "https://museum.example/visit", "https://www.museum.example/shop",
+     "https://MUSEUM.example/a"],
+)  # fmt: skip
+def test_render_markdown_links_to_the_museums_own_sites_are_followed(settings, href):
+    settings.PUBLIC_BASE_URL = "https://museum.example"
+    settings.FRONTEND_URL = "https://www.museum.example"
+
+    html = render_markdown(f"[ours]({href})")
+
+    assert "nofollow" not in html and "rel=" not in html
+    assert ">ours</a>" in html
+
+
+@pytest.mark.parametrize(
+    "href", ["https://example.org/", "//tracker.example/x", "https://museum.example.evil.org/", "mailto:a@b.org"]
+)
+def test_render_markdown_other_links_keep_nofollow(settings, href):
+    settings.PUBLIC_BASE_URL = "https://museum.example"
+
+    html = render_markdown(f"[theirs]({href}) <a href='{href}'>raw</a>")
+
+    assert html.count('rel="noopener noreferrer nofollow"') == 2
+
+
+def test_render_markdown_without_a_frontend_setting_uses_the_public_base_url(settings):
+    settings.PUBLIC_BASE_URL = "https://museum.example"
+    if hasattr(settings, "FRONTEND_URL"):
+        del settings.FRONTEND_URL
+
+    assert "nofollow" not in render_markdown("[ours](https://museum.example/visit)")
+
+
+# --- links to species ---
+
+SNOW_LEOPARD = '<a href="/api/v1/organisms/panthera-uncia/" data-organism="panthera-uncia">'
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("source", "html"),
+    [
+        ("[[Panthera uncia]]", f"<p>{SNOW_LEOPARD}Panthera uncia</a></p>"),
+        ("[[panthera  UNCIA|snow leopard]]", f"<p>{SNOW_LEOPARD}snow leopard</a></p>"),
+        ("[snow *leopard*](organism:panthera-uncia)", f"<p>{SNOW_LEOPARD}snow <em>leopard</em></a></p>"),
+        ("A [[Panthera uncia|cat]].", f"<p>A {SNOW_LEOPARD}cat</a>.</p>"),
+    ],
+)
+def test_render_markdown_links_a_species_by_name_or_slug(source, html):
+    OrganismFactory(scientific_name="Panthera uncia", slug="panthera-uncia", is_published=True)
+
+    assert render_markdown(source) == html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("source", "html"),
+    [
+        ("[[Panthera unica|snow leopard]]", "<p>snow leopard<sup>?</sup></p>"),
+        ("[[Panthera unica]]", "<p>Panthera unica<sup>?</sup></p>"),
+        ("[snow leopard](organism:panthera-unica) here", "<p>snow leopard<sup>?</sup> here</p>"),
+    ],
+)
+def test_render_markdown_a_species_not_in_the_catalogue_is_marked_text_not_a_broken_link(source, html):
+    OrganismFactory(scientific_name="Panthera uncia", slug="panthera-uncia")
+
+    assert render_markdown(source) == html
+
+
+@pytest.mark.django_db
+def test_render_markdown_looks_up_every_species_of_a_body_in_one_query(django_assert_num_queries):
+    for name in ("Panthera uncia", "Vulpes vulpes", "Tyto alba"):
+        OrganismFactory(scientific_name=name, slug=name.lower().replace(" ", "-"))
+    body = "[[Panthera uncia]] [[Vulpes vulpes]] [owl](organism:tyto-alba) [[Nope nope]] " * 20
+
+    with django_assert_num_queries(1):
+        html = render_markdown(body)
+
+    assert html.count("data-organism=") == 60 and html.count("<sup>?</sup>") == 20
+
+
+def test_render_markdown_without_species_references_asks_the_database_nothing():
+    # No django_db mark: a query here would fail the test.
+    assert render_markdown("[a](https://example.org) [b] [[ ]] [[]] `[[Panthera uncia]]`") == (
+        '<p><a href="https://example.org" rel="noopener noreferrer nofollow">a</a> [b] [[ ]] [[]] '
+        "<code>[[Panthera uncia]]</code></p>"
+    )
+
+
+def test_render_markdown_a_reference_longer_than_the_bound_is_text():
+    source = "[[" + "a" * (MAX_REFERENCE + 1) + "]]"
+
+    assert render_markdown(source) == f"<p>{source}</p>"
+
+
+def test_render_markdown_organism_scheme_is_never_left_in_an_href():
+    html = render_markdown('<a href="organism:panthera-uncia">raw</a>')
+
+    assert "organism:" not in html
+
+
+@pytest.mark.django_db
+def test_post_save_renders_species_links_into_the_stored_html():
+    from blogs.models import Post
+
+    OrganismFactory(scientific_name="Panthera uncia", slug="panthera-uncia")
+
+    post = Post.objects.create(slug="cats", title="Cats", body="# Cats\n\nThe [[Panthera uncia|snow leopard]].")
+
+    assert post.body_html == f"<h2>Cats</h2>\n<p>The {SNOW_LEOPARD}snow leopard</a>.</p>"

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from blogs import notifications, services
+from blogs.markup import MAX_SOURCE_LENGTH
 from blogs.models import Post, PostStatus, Subscriber, SubscriberStatus, Tag
 from blogs.tasks import send_confirmation, sweep_confirmations
 from organisms.models import Organism
@@ -43,6 +44,14 @@ def test_post_create_makes_the_slug_unique_on_collision():
 
     assert [first.slug, second.slug, third.slug] == ["moths", "moths-2", "moths-3"]
     assert Post.objects.count() == 3
+
+
+def test_post_create_refuses_a_body_over_the_length_cap():
+    with pytest.raises(ValidationError) as refused:
+        create(body="x" * (MAX_SOURCE_LENGTH + 1))
+
+    assert list(refused.value.message_dict) == ["body"]
+    assert not Post.objects.exists()
 
 
 def test_post_create_sets_the_author():

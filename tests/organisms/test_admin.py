@@ -4,7 +4,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from biomuseum.images import ImageStatus
+from biomuseum.images import ALT_TEXT_REQUIRED, ImageStatus
 from organisms import services
 from organisms.models import ConservationStatus, Organism, OrganismImage, Taxon, TaxonomicStatus, VernacularName
 from organisms.services import EDITABLE_FIELDS
@@ -63,6 +63,15 @@ def test_organism_changelist_search_by_exact_slug_only(admin_client):
 
     assert listed(admin_client.get(CHANGELIST, {"q": "vulpes-vulpes"})) == [fox]
     assert listed(admin_client.get(CHANGELIST, {"q": "vulpes-vul"})) == []
+
+
+@pytest.mark.parametrize("term", ["=vulpes-vulpes", " =vulpes-vulpes "])
+def test_organism_changelist_search_with_an_equals_sign_finds_the_exact_slug(admin_client, term):
+    fox = OrganismFactory(common_name="Red fox", scientific_name="Vulpes vulpes", slug="vulpes-vulpes")
+    OrganismFactory(common_name="Corsac fox", scientific_name="Vulpes corsac", slug="vulpes-corsac")
+
+    assert listed(admin_client.get(CHANGELIST, {"q": term})) == [fox]
+    assert listed(admin_client.get(CHANGELIST, {"q": "=vulpes"})) == []
 
 
 def test_organism_changelist_filters_by_kingdom(admin_client):
@@ -229,6 +238,38 @@ def test_organism_admin_add_derives_the_genus_through_the_service(admin_client):
 
     assert response.status_code == 302
     assert Organism.objects.get(slug="panthera-uncia").genus == "Panthera"
+
+
+def test_organism_admin_refuses_a_photograph_without_alt_text(admin_client, django_capture_on_commit_callbacks):
+    organism = OrganismFactory()
+    form = change_form(
+        organism,
+        **{
+            "images-TOTAL_FORMS": "1",
+            "images-0-original": OrganismImageFactory.build().original,
+            "images-0-alt_text": " ",
+            "images-0-position": "0",
+        },
+    )
+
+    with django_capture_on_commit_callbacks():
+        response = admin_client.post(reverse("admin:organisms_organism_change", args=[organism.pk]), form)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert ALT_TEXT_REQUIRED in response.content.decode()
+    assert not OrganismImage.objects.exists()
+
+
+def test_organism_image_admin_form_asks_for_alt_text(admin_client):
+    image = OrganismImageFactory(alt_text="Portrait")
+    url = reverse("admin:organisms_organismimage_change", args=[image.pk])
+
+    response = admin_client.post(url, {"organism": image.organism_id, "alt_text": "", "position": "0"})
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["alt_text"] == [ALT_TEXT_REQUIRED]
+    image.refresh_from_db()
+    assert image.alt_text == "Portrait"
 
 
 def test_organism_admin_change_derives_the_genus_through_the_service(admin_client):

@@ -128,6 +128,18 @@ def test_organism_list_query_count_does_not_grow_with_rows(api_client):
     assert count_for(2) == count_for(20) == 2
 
 
+def test_organism_detail_and_list_leave_out_photographs_without_alt_text(api_client):
+    organism = OrganismFactory()
+    OrganismImageFactory(organism=organism, alt_text="", position=0)
+    OrganismImageFactory(organism=organism, alt_text="Portrait", position=1)
+
+    detail = api_client.get(detail_url(organism.slug)).json()
+    [listed] = api_client.get(LIST_URL).json()["results"]
+
+    assert [image["alt_text"] for image in detail["images"]] == ["Portrait"]
+    assert listed["thumbnail"]["alt_text"] == "Portrait"
+
+
 def test_organism_detail_shows_images_and_published_related_posts(api_client):
     organism = OrganismFactory()
     OrganismImageFactory(organism=organism, alt_text="Portrait")

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from biomuseum.images import ImageStatus
+from biomuseum.images import ALT_TEXT_REQUIRED, ImageStatus
 from organisms import services
 from organisms.models import OrganismImage
 from organisms.tasks import process_organism_image, sweep_organism_images
@@ -54,7 +54,9 @@ def test_organism_image_add_stores_the_original_under_a_generated_name_and_queue
 
 def test_organism_image_add_then_the_job_makes_renditions(settings, eager_jobs, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        image = services.organism_image_add(organism=OrganismFactory(), user=None, upload=upload(imagefiles.jpeg()))
+        image = services.organism_image_add(
+            organism=OrganismFactory(), user=None, upload=upload(imagefiles.jpeg()), alt_text="A kea"
+        )
 
     image.refresh_from_db()
     assert (image.status, image.attempts, image.error) == (ImageStatus.READY, 1, "")
@@ -64,11 +66,24 @@ def test_organism_image_add_then_the_job_makes_renditions(settings, eager_jobs, 
     assert image.placeholder.startswith("data:image/webp;base64,")
 
 
+@pytest.mark.parametrize("alt_text", ["", "  "])
+def test_organism_image_add_refuses_a_photograph_without_alt_text(alt_text):
+    with pytest.raises(ValidationError) as refused:
+        services.organism_image_add(
+            organism=OrganismFactory(), user=None, upload=upload(imagefiles.jpeg()), alt_text=alt_text
+        )
+
+    assert refused.value.message_dict == {"alt_text": [ALT_TEXT_REQUIRED]}
+    assert not OrganismImage.objects.exists()
+
+
 def test_organism_image_add_rejects_what_is_not_an_accepted_image_and_stores_nothing(
     sent, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as error:
-        services.organism_image_add(organism=OrganismFactory(), user=None, upload=upload(imagefiles.gif(), "a.gif"))
+        services.organism_image_add(
+            organism=OrganismFactory(), user=None, upload=upload(imagefiles.gif(), "a.gif"), alt_text="A kea"
+        )
 
     assert "GIF images are not accepted" in error.value.message_dict["file"][0]
     assert sent == [] and not OrganismImage.objects.exists()
@@ -78,7 +93,9 @@ def test_organism_image_add_with_the_broker_down_waits_for_the_sweeper(
     settings, eager_jobs, django_capture_on_commit_callbacks
 ):
     with broker_down(), django_capture_on_commit_callbacks(execute=True):  # queueing fails, the upload succeeds
-        image = services.organism_image_add(organism=OrganismFactory(), user=None, upload=upload(imagefiles.jpeg()))
+        image = services.organism_image_add(
+            organism=OrganismFactory(), user=None, upload=upload(imagefiles.jpeg()), alt_text="A kea"
+        )
     image.refresh_from_db()
     assert image.status == ImageStatus.PENDING
 

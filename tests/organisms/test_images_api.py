@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from biomuseum.images import ImageStatus
+from biomuseum.images import ALT_TEXT_REQUIRED, ImageStatus
 from organisms.models import OrganismImage
 from tests import imagefiles
 from tests.factories import OrganismFactory
@@ -20,7 +20,7 @@ def images_url(organism) -> str:
 
 def post_image(client, organism, data: bytes, name: str = "photo.jpg", **fields):
     file = SimpleUploadedFile(name, data, content_type="image/jpeg")
-    return client.post(images_url(organism), {"file": file, **fields}, format="multipart")
+    return client.post(images_url(organism), {"file": file, "alt_text": "A photograph", **fields}, format="multipart")
 
 
 def test_upload_is_202_with_status_resource_and_processes(token_client, eager_jobs, django_capture_on_commit_callbacks):
@@ -61,6 +61,19 @@ def test_upload_rejects_hostile_files_with_400_and_stores_nothing(token_client, 
     assert response.status_code == 400
     body = response.json()
     assert body["error"]["fields"]["file"][0]
+    assert not OrganismImage.objects.exists()
+
+
+@pytest.mark.parametrize("alt_text", [None, "", "   "])
+def test_upload_without_alt_text_is_a_400_asking_for_a_description(token_client, alt_text):
+    organism = OrganismFactory()
+    file = SimpleUploadedFile("photo.jpg", imagefiles.jpeg(), content_type="image/jpeg")
+    fields = {"file": file} if alt_text is None else {"file": file, "alt_text": alt_text}
+
+    response = token_client(*PERMISSIONS).post(images_url(organism), fields, format="multipart")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"alt_text": [ALT_TEXT_REQUIRED]}
     assert not OrganismImage.objects.exists()
 
 

@@ -307,7 +307,7 @@ def test_body_too_many_files_is_a_400_and_stores_nothing(wsgi, staff_token):
 def test_body_file_over_the_upload_cap_is_a_400_naming_it(wsgi, staff_token, settings):
     settings.IMAGE_UPLOAD_MAX_BYTES = 100_000
     OrganismFactory(slug="panthera-uncia")
-    body, content_type = multipart({}, [("file", "big.jpg", imagefiles.jpeg() + b"\0" * 150_000)])
+    body, content_type = multipart({"alt_text": "x"}, [("file", "big.jpg", imagefiles.jpeg() + b"\0" * 150_000)])
     response = post_body(wsgi, f"{ORGANISMS}panthera-uncia/images/", body, content_type, staff_token)
     assert "larger than" in assert_envelope(response, 400)["error"]["fields"]["file"][0]
     assert not OrganismImage.objects.exists()
@@ -560,7 +560,7 @@ def test_upload_polyglot_jpeg_is_accepted_and_its_payload_never_served(
     """A real JPEG with HTML after its end marker: accepted as the image it is, re-encoded without the tail."""
     OrganismFactory(slug="panthera-uncia")
     payload = b"<html><script>alert(document.cookie)</script></html>"
-    body, content_type = multipart({}, [("file", "innocent.html", imagefiles.jpeg(400, 300) + payload)])
+    body, content_type = multipart({"alt_text": "x"}, [("file", "innocent.html", imagefiles.jpeg(400, 300) + payload)])
     with django_capture_on_commit_callbacks(execute=True):
         response = post_body(wsgi, f"{ORGANISMS}panthera-uncia/images/", body, content_type, staff_token)
     assert response.status_code == 202, response.content

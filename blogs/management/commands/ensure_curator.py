@@ -4,12 +4,16 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 
 from biomuseum.passwordchange import password_change_require
 
 CURATOR_MODELS = (
     "organism", "organismimage", "taxon", "vernacularname", "checklistimport", "post", "tag", "coverimage",
+    "authorprofile",
 )  # fmt: skip
+# Seen, never changed: curators answer "did my subscription go through?", consent stays the subscriber's.
+CURATOR_VIEW_ONLY = ("view_subscriber",)
 
 
 class Command(BaseCommand):
@@ -23,7 +27,8 @@ class Command(BaseCommand):
         group, _ = Group.objects.get_or_create(name="Curators")
         group.permissions.set(
             Permission.objects.filter(
-                content_type__app_label__in=("organisms", "blogs"), content_type__model__in=CURATOR_MODELS
+                Q(content_type__app_label__in=("organisms", "blogs"), content_type__model__in=CURATOR_MODELS)
+                | Q(content_type__app_label="blogs", codename__in=CURATOR_VIEW_ONLY)
             )
         )
         user_model = get_user_model()

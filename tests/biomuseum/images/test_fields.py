@@ -22,9 +22,11 @@ def test_processed_image_is_public_only_when_ready_and_links_its_smallest_rendit
         {"url": "/a-320.webp", "width": 320, "format": "webp"},
         {"url": "/a-160.avif", "width": 160, "format": "avif"},
     ]
-    image = OrganismImage(status=ImageStatus.PROCESSING, renditions=renditions)
+    image = OrganismImage(status=ImageStatus.PROCESSING, renditions=renditions, alt_text="A kea")
     assert not image.shows_publicly()
     image.status = ImageStatus.READY
     assert image.shows_publicly()
+    image.alt_text = ""
+    assert not image.shows_publicly()  # nobody has described it
     assert image.smallest_url() == "/a-320.webp"  # JPEG and WebP only, WebP first at a width
     assert OrganismImage(renditions=[]).smallest_url() == ""

@@ -11,7 +11,7 @@ from biomuseum import images
 from biomuseum.images import ImageStatus
 from biomuseum.pagecache import bump_stats, current_tokens, generations
 from blogs import services as blog_services
-from blogs.models import Post, PostStatus
+from blogs.models import AuthorProfile, Post, PostStatus
 from organisms import services
 from organisms.models import Organism, OrganismImage
 from tests.factories import OrganismFactory, OrganismImageFactory, PostFactory, UserFactory
@@ -157,6 +157,36 @@ def test_bumps_image_job_states_bump_only_when_ready():
     assert images.process(OrganismImage, image.pk, "job-1") == "ready"
     assert bumps.count == 1
     assert bumps.families == {"organisms"}
+
+
+def test_bumps_an_undescribed_photograph_bumps_once_it_is_described():
+    image = OrganismImageFactory(status=ImageStatus.PENDING, renditions=[], alt_text="")
+    bumps = Bumps()
+    images.claim(OrganismImage, image.pk, "job-1")
+    assert images.process(OrganismImage, image.pk, "job-1") == "ready"
+    assert bumps.count == 0  # ready, but not public without alt text
+    image = OrganismImage.objects.get(pk=image.pk)
+    image.alt_text = "A snow leopard on a ledge"
+    image.save()
+    assert bumps.count == 1
+    assert bumps.families == {"organisms"}
+
+
+def test_bumps_a_display_name_or_full_name_edit_bumps_posts_and_a_sign_in_does_not():
+    author = UserFactory()
+    bumps = Bumps()
+    profile = AuthorProfile.objects.create(user=author, display_name="Mary Anning")
+    assert bumps.families == {"posts"}
+    bumps = Bumps()
+    author.first_name = "Mary"
+    author.save()
+    assert bumps.families == {"posts"}
+    bumps = Bumps()
+    author.save(update_fields=["last_login"])
+    assert bumps.count == 0
+    profile.display_name = "Dr Mary Anning"
+    profile.save()
+    assert bumps.families == {"posts"}
 
 
 def test_current_tokens_move_with_each_committed_bump_of_their_family():
