@@ -90,16 +90,16 @@ class Loader:
                 self.progress("taxa", done, total)
 
     def _accepted_batch(self, batch: list[TaxonRow]) -> None:
-        parents = {row.key: self._parent_pk(row) for row in batch}
-        existing = self._match(batch, parents, TaxonomicStatus.ACCEPTED)
-        new = []
+        self._upsert_batch(batch, {row.key: self._parent_pk(row) for row in batch}, TaxonomicStatus.ACCEPTED)
+
+    def _upsert_batch(self, batch: list[TaxonRow], parents: dict[str, int | None], status: str) -> None:
+        """The batch's taxa matched in the catalogue and updated, the others created."""
+        existing = self._match(batch, parents, status)
         for row in batch:
-            taxon = existing.get(row.key)
-            if taxon is None:
-                new.append(row)
-            else:
-                self._update_taxon(row, taxon, parent_id=parents[row.key], accepted_id=None)
-        self._create_taxa(new, parents)
+            if row.key in existing:
+                self._update_taxon(row, existing[row.key], parent_id=parents.get(row.key),
+                                   accepted_id=self._accepted_pk(row))  # fmt: skip
+        self._create_taxa([row for row in batch if row.key not in existing], parents)
 
     def _match(self, batch: list[TaxonRow], parents: dict, status: str) -> dict[str, Taxon]:
         """The taxa already in the catalogue for the rows of `batch`: by taxonID, external id, or place."""
@@ -118,10 +118,7 @@ class Loader:
             places = Taxon.objects.filter(status=status, scientific_name__in={row.name for row in rest}).only(*fields)
             where = {(t.parent_id, t.accepted_id, t.rank, t.scientific_name): t for t in places}
             for row in rest:
-                accepted = self.plan.rows[row.accepted_key].pk if row.accepted_key in self.plan.rows else None
-                if row.accepted_key and accepted is None:
-                    accepted = self.plan.known[row.accepted_key][0]
-                taxon = where.get((parents.get(row.key), accepted, row.rank, row.name))
+                taxon = where.get((parents.get(row.key), self._accepted_pk(row), row.rank, row.name))
                 claimed = taxon is not None and taxon.source_id and taxon.source_id != row.key and not row.implied
                 if taxon is not None and not claimed:
                     found[row.key] = taxon
@@ -218,15 +215,7 @@ class Loader:
         rows = self.plan.synonyms()
         done = 0
         for batch in _batches(rows, BATCH):
-            existing = self._match(batch, {}, TaxonomicStatus.SYNONYM)
-            new = []
-            for row in batch:
-                taxon = existing.get(row.key)
-                if taxon is None:
-                    new.append(row)
-                else:
-                    self._update_taxon(row, taxon, parent_id=None, accepted_id=self._accepted_pk(row))
-            self._create_taxa(new, {})
+            self._upsert_batch(batch, {}, TaxonomicStatus.SYNONYM)
             done += len(batch)
             self.progress("synonyms", done, len(rows))
 
