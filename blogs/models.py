@@ -85,7 +85,7 @@ class Post(PublicState):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PostQuerySet.as_manager()
-    history = revisions.history_records()
+    history = revisions.history_records(m2m_fields=["tags", "related_organisms"])
 
     PUBLIC_CONDITION = Q(status=PostStatus.PUBLISHED)
     PRIVATE_FIELDS = frozenset({"notifications_queued_at"})

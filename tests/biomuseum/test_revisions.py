@@ -127,3 +127,84 @@ def test_a_deleted_record_keeps_its_history(admin_client):
     history = Post.history.filter(id=pk)
     assert [record.history_type for record in history.order_by("history_date")][-1] == "-"
     assert history.latest().title == "Owls at dusk"
+
+
+# --- a post's links (tags, related organisms) are part of its revisions ---
+
+
+def post_form(post: Post, **overrides) -> dict:
+    from tests.blogs.test_admin import add_form
+
+    return add_form(title=post.title, slug=post.slug, body=post.body, status=post.status, **overrides)
+
+
+def links(revision) -> tuple[list[str], list[int]]:
+    return (
+        sorted(row.tag.name for row in revision.tags.all()),
+        sorted(row.organism_id for row in revision.related_organisms.all()),
+    )
+
+
+def test_an_admin_save_that_changes_links_is_one_revision_holding_them(admin_client):
+    from blogs.services import tags_from_names
+
+    post = PostFactory(status="draft")
+    owls, moths = tags_from_names(["owls", "moths"])
+    organism = OrganismFactory()
+    before = post.history.count()
+    url = reverse("admin:blogs_post_change", args=[post.pk])
+    form = post_form(post, tags=[owls.pk, moths.pk], related_organisms=[organism.pk])
+    assert admin_client.post(url, form).status_code == 302
+    assert post.history.count() == before + 1  # the save and both fields' links: one revision
+    revision = latest(post)
+    assert links(revision) == (["moths", "owls"], [organism.pk])
+    changed = {change.field for change in revision.diff_against(revision.prev_record).changes}
+    assert {"tags", "related_organisms"} <= changed
+
+
+def test_a_save_that_leaves_the_links_alone_records_no_link_change(admin_client):
+    from blogs.services import post_update, tags_from_names
+
+    post = PostFactory(status="draft", body="Before")
+    post.tags.set(tags_from_names(["owls"]))
+    post_update(post=post, user=None, body="After", tags=["owls"])
+    revision = latest(post)
+    assert links(revision) == (["owls"], [])
+    assert [change.field for change in revision.diff_against(revision.prev_record).changes] == ["body"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_links_changed_on_their_own_are_a_revision_of_the_post():
+    post = PostFactory()
+    organism = OrganismFactory()
+    before = post.history.count()
+    organism.posts.add(post)  # from the organism's side, outside any other write
+    assert post.history.count() == before + 1
+    assert links(latest(post)) == ([], [organism.pk])
+
+
+def test_a_bulk_write_of_posts_keeps_their_links_in_the_revision():
+    from blogs.services import tags_from_names
+
+    post = PostFactory(status="draft")
+    post.tags.set(tags_from_names(["owls"]))
+    set_columns(Post, ("status",), [("published", post.pk)])
+    revision = latest(post)
+    assert revision.status == "published" and links(revision) == (["owls"], [])
+    assert "tags" not in {change.field for change in revision.diff_against(revision.prev_record).changes}
+
+
+def test_revert_restores_the_links_a_revision_had(admin_client):
+    from blogs.services import post_update, tags_from_names
+
+    post = PostFactory(status="draft")
+    post_update(post=post, user=None, tags=["owls", "moths"])
+    first = latest(post)
+    post_update(post=post, user=None, tags=["beetles"])
+    url = reverse("admin:blogs_post_simple_history", args=[post.pk, first.history_id])
+    form = admin_client.get(url).context["adminform"].form
+    owls, moths = tags_from_names(["owls", "moths"])
+    assert sorted(form.initial["tags"]) == sorted([owls.pk, moths.pk])  # the revision's links, not today's
+    response = admin_client.post(url, post_form(post, tags=form.initial["tags"]))
+    assert response.status_code == 302
+    assert sorted(post.tags.values_list("name", flat=True)) == ["moths", "owls"]
