@@ -4,7 +4,9 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
 from django.db import models
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from . import images
 
@@ -22,6 +24,11 @@ def image_preview(image, size: int = 80) -> str:
         size,
         size,
     )
+
+
+def short_datetime(value) -> str:
+    """A time in a changelist column, in little more than the width of the date: `6 Dec 2026 14:05`."""
+    return date_format(localtime(value), "j M Y H:i") if value else "—"
 
 
 def status_badge(status: str, error: str = "") -> str:

@@ -576,3 +576,18 @@ def test_organism_admin_change_to_another_taxon_saves_through_the_service(admin_
     saved = Organism.objects.get(pk=organism.pk)
     assert (saved.taxon_id, saved.scientific_name) == (felidae["Panthera onca"].pk, "Panthera onca")
     assert VernacularName.objects.get(taxon=felidae["Panthera onca"], preferred=True).name == "Jaguar"
+
+
+def test_organism_admin_revision_of_a_record_in_the_tree_opens_and_reverts(admin_client, felidae):
+    organism = services.organism_create(
+        user=None, common_name="Lion", taxon=felidae["Panthera leo"], habitat="Savanna", is_published=True
+    )
+    services.organism_update(organism=organism, user=None, habitat="Woodland")
+    first = organism.history.earliest()
+    url = reverse("admin:organisms_organism_simple_history", args=[organism.pk, first.history_id])
+    page = admin_client.get(url)  # no scientific name field to fill the slug from: the form still opens
+    assert page.status_code == 200 and page.context["adminform"].form.initial["habitat"] == "Savanna"
+    organism.refresh_from_db()
+    assert admin_client.post(url, change_form(organism, habitat="Savanna")).status_code == 302
+    organism.refresh_from_db()
+    assert organism.habitat == "Savanna"
