@@ -11,6 +11,7 @@ from rest_framework import serializers
 TRACKING_PREFIXES = ("utm_",)
 TRACKING_PARAMS = frozenset({"fbclid", "gclid", "msclkid", "mc_cid", "mc_eid", "_"})
 PAGINATION_PARAMS = frozenset({"cursor", "page_size"})
+PREVIEW_PARAM = "preview"  # a preview token (biomuseum/previews.py): in no page-cache key, never cached
 
 
 def is_tracking_param(name: str) -> bool:
@@ -62,6 +63,11 @@ def parse_field_list(raw: str | None, available: list[str]) -> list[str] | None:
 
 
 class DetailParams(QueryParamsSerializer):
-    """A detail page takes only `fields`."""
+    """A detail page takes `fields`, and a preview token."""
 
     allow_pagination = False
+    preview = serializers.CharField(
+        required=False, max_length=200,
+        help_text="A token from the admin's Preview button: this record as the public will see it, published or "
+        "not (answered `private, no-store`; 403 when the token is forged or expired, 404 for another record).",
+    )  # fmt: skip

@@ -38,6 +38,10 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=_served_at).rstrip("/")
 FRONTEND_URL = env.str("FRONTEND_URL", default="").rstrip("/")
 FRONTEND_ORGANISM_PATH = env.str("FRONTEND_ORGANISM_PATH", default="/organisms/{slug}/")
 FRONTEND_POST_PATH = env.str("FRONTEND_POST_PATH", default="/posts/{slug}/")
+# The admin's Preview button opens this with {type} (organism, post), {slug} and {token}; unset, the API's
+# record with ?preview=<token>. A token shows one record for PREVIEW_TOKEN_MAX_AGE seconds.
+FRONTEND_PREVIEW_URL = env.str("FRONTEND_PREVIEW_URL", default="")
+PREVIEW_TOKEN_MAX_AGE = env.int("PREVIEW_TOKEN_MAX_AGE", default=3600)
 # Hosts whose images a post body may show (besides this site and MEDIA_URL's host): others are dropped.
 POST_IMAGE_HOSTS = env.list("POST_IMAGE_HOSTS", default=[])
 ENVIRONMENT = env.str("ENVIRONMENT", default="development" if DEBUG else "production")

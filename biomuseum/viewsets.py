@@ -1,10 +1,12 @@
 """The shape both public content endpoints share."""
 
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
+from . import previews
 from .queryparams import DetailParams, parse_field_list
 from .throttles import PublicReadThrottle, RateLimitHeadersMixin, StaffWriteThrottle
 
@@ -85,7 +87,19 @@ class ContentViewSet(
     def retrieve(self, request, *args, **kwargs):
         params = self.detail_params.parse(request.query_params)
         fields = parse_field_list(params.get("fields"), self.detail_field_names())
+        if params.get("preview"):
+            return self.preview(params["preview"], fields)
         return Response(self.represent(self.detail_serializer_class, self.get_object(), fields=fields))
+
+    def preview(self, token: str, fields: "list[str] | None") -> Response:
+        """The record the token names, published or not, to whoever holds it; never kept by any cache."""
+        pk = previews.record_pk(token, self.queryset.model)
+        instance = self.staff_detail_queryset().filter(pk=pk, slug=self.kwargs[self.lookup_field]).first()
+        if instance is None:
+            raise Http404
+        response = Response(self.represent(self.detail_serializer_class, instance, fields=fields))
+        response["Cache-Control"] = "private, no-store"
+        return response
 
     def create(self, request, *args, **kwargs):
         serializer = self.write_serializer_class(data=request.data)

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from biomuseum.admin_previews import PreviewMixin
 from biomuseum.admin_revisions import RevisionsAdmin
 from biomuseum.admin_widgets import ProcessedImageAdminMixin, after_image_formset_saved, image_preview
 from biomuseum.frontendlinks import ViewOnFrontendMixin
@@ -72,7 +73,8 @@ class PostAdminForm(forms.ModelForm):
 
 
 @admin.register(Post)
-class PostAdmin(ViewOnFrontendMixin, RevisionsAdmin):
+class PostAdmin(PreviewMixin, ViewOnFrontendMixin, RevisionsAdmin):
+    preview_type = "post"
     form = PostAdminForm
     frontend_path_setting = "FRONTEND_POST_PATH"
     list_display = ("thumbnail", "title", "visibility", "published_at", "author", "updated_at")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http.cookie import parse_cookie
 
 from .. import ratelimits, securityheaders
+from ..queryparams import PREVIEW_PARAM
 from ..wsgicalls import collect
 from .entries import Entry, accepts_gzip
 from .generations import has_unsaved_bumps, save_unsaved_bumps
@@ -25,6 +26,7 @@ logger = logging.getLogger("biomuseum.pagecache")
 # counts it: the route's URL name, and the outcomes ("hit"; "miss", then "render" unless another request's
 # rendering was waited for; "bypass": not looked up, the cache off or unreachable).
 ROUTE = "biomuseum.pagecache.route"
+PREVIEW_QUERY = PREVIEW_PARAM + "="
 OUTCOMES = "biomuseum.pagecache.outcomes"
 HIT, MISS, RENDERED, BYPASS = ("hit",), ("miss",), ("miss", "render"), ("bypass",)
 
@@ -46,7 +48,7 @@ class PageCacheApp:
         if environ["REQUEST_METHOD"] not in ("GET", "HEAD") or not path.startswith("/api/"):
             return self.application(environ, start_response)
         route = route_for(path)
-        if route is None or "HTTP_AUTHORIZATION" in environ or _has_session(environ):
+        if route is None or "HTTP_AUTHORIZATION" in environ or _has_session(environ) or _previews(environ):
             # Django decides who the credentials name: staff answers are private, a scheme that is not
             # `Token` is refused, and a session that names nobody is anonymous and limited there (viewsets).
             return self.application(environ, start_response)
@@ -211,6 +213,12 @@ def _extra_headers(environ: dict, decision: ratelimits.Decision) -> list[tuple[s
     """Headers Django would have added to a page it rendered for this very request (X-Request-ID is the
     outer layer's)."""
     return [*decision.headers().items(), *_cors_headers(environ)]
+
+
+def _previews(environ: dict) -> bool:
+    """Carries a preview token: Django answers it, privately. (A spelling this misses, `pr%65view=`, is a
+    parameter no key allows: rendered uncached, and its private answer is never stored.)"""
+    return PREVIEW_QUERY in environ.get("QUERY_STRING", "")
 
 
 def _has_session(environ: dict) -> bool:

@@ -14,7 +14,7 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
 
 from .. import languages
-from ..queryparams import PAGINATION_PARAMS, is_tracking_param
+from ..queryparams import PAGINATION_PARAMS, PREVIEW_PARAM, is_tracking_param
 
 ENTRY_FORMAT = 2  # part of every page key: a release that changes `Entry` never reads an older one
 
@@ -47,6 +47,7 @@ def route_for(path: str) -> Route | None:
     if policy is None:
         return None
     allowed = set(policy.params().fields) | (PAGINATION_PARAMS if policy.params.allow_pagination else set())
+    allowed.discard(PREVIEW_PARAM)  # a preview is never a page of the cache (app.py hands it to Django)
     return Route(name=match.url_name, policy=policy, allowed=frozenset(allowed))
 
 

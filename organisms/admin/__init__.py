@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from biomuseum.admin_previews import PreviewMixin
 from biomuseum.admin_revisions import RevisionsAdmin
 from biomuseum.admin_widgets import (
     ProcessedImageAdminMixin,
@@ -72,7 +73,8 @@ class OrganismAdminForm(forms.ModelForm):
 
 
 @admin.register(Organism)
-class OrganismAdmin(ViewOnFrontendMixin, RevisionsAdmin):
+class OrganismAdmin(PreviewMixin, ViewOnFrontendMixin, RevisionsAdmin):
+    preview_type = "organism"
     frontend_path_setting = "FRONTEND_ORGANISM_PATH"
     list_display = (
         "thumbnail",
