@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from .factories import UserFactory
+from .migrating import migrate
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # Schemathesis (tests/reliability/test_schemathesis.py) tries other cases every run; the header names the seed.
@@ -109,6 +110,14 @@ def _fresh_cache():
     yield
     cache.clear()
     localpages.forget_all()
+
+
+@pytest.fixture
+def migrations_restored():
+    """For a test that migrates the database back: every app's latest migration again afterwards, whatever
+    the test did or where it failed, so later tests find every table."""
+    yield
+    migrate()
 
 
 @pytest.fixture

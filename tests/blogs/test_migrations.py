@@ -2,21 +2,14 @@
 has: what they were is not known, and reverting to one of them must not clear them."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-pytestmark = pytest.mark.django_db(transaction=True)
+from tests.migrating import migrate
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("migrations_restored")]
 
 BEFORE = ("blogs", "0008_revisions")
 AFTER = ("blogs", "0009_post_link_revisions")
-
-
-def migrate(target: tuple[str, str]):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    return executor.loader.project_state(target).apps
 
 
 def test_earlier_revisions_hold_the_links_the_post_has():
@@ -39,4 +32,3 @@ def test_earlier_revisions_hold_the_links_the_post_has():
         names = sorted(links.objects.filter(history=revision).values_list("tag__name", flat=True))
         assert names == ["night", "owls"]
     assert not links.objects.filter(history__id=other.pk).exists()
-    migrate(("blogs", MigrationExecutor(connection).loader.graph.leaf_nodes("blogs")[0][1]))

@@ -3,12 +3,16 @@ database the suite runs against (SQLite, and PostgreSQL in CI's second pass)."""
 
 import pytest
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from organisms.models import Organism, Taxon, VernacularName
+from tests.migrating import migrate
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.integration,
+    pytest.mark.usefixtures("migrations_restored"),
+]
 
 ROWS = 100_000
 LINEAGES = [
@@ -26,13 +30,6 @@ LINEAGES = [
     ("Fungi", "Basidiomycota", "Agaricomycetes", "Agaricales", "Agaricaceae"),
     ("Fungi", "Ascomycota", "Lecanoromycetes", "Lecanorales", "Parmeliaceae"),
 ]
-
-
-def migrate(target: str | None) -> None:
-    """To `target`, or to the latest migration (None)."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([("organisms", target)] if target else executor.loader.graph.leaf_nodes("organisms"))
 
 
 def insert_rows(count: int) -> None:
@@ -57,13 +54,13 @@ def insert_rows(count: int) -> None:
 
 
 def test_100k_organisms_move_into_the_tree_and_keep_everything():
-    migrate("0005_taxon_tree")  # the schema as it stood before the data migration
+    migrate(("organisms", "0005_taxon_tree"))  # the schema as it stood before the data migration
     insert_rows(ROWS)
     assert Organism.objects.count() == ROWS and Taxon.objects.count() == 0
     before = list(Organism.objects.order_by("pk").values_list("slug", "scientific_name", "genus", "family"))
 
-    migrate("0006_organisms_into_the_tree")
-    migrate(None)  # the models below are today's
+    migrate(("organisms", "0006_organisms_into_the_tree"))
+    migrate()  # the models below are today's
 
     assert Organism.objects.filter(taxon__isnull=True).count() == 0
     assert not VernacularName.objects.filter(search_name="").exists()  # folded by 0007, whatever their number

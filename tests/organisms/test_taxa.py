@@ -4,18 +4,18 @@ rows, and moves of a subtree (one transaction, one invalidation, no cycles)."""
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 
 from biomuseum.pagecache import bump_stats
 from organisms import demo, services
 from organisms.models import Organism, Taxon, TaxonRank, VernacularName
 from tests.factories import OrganismFactory
+from tests.migrating import migrate
 
 pytestmark = pytest.mark.django_db
 
-BEFORE_THE_TREE = [("organisms", "0005_taxon_tree")]
-THE_TREE = [("organisms", "0006_organisms_into_the_tree")]
+BEFORE_THE_TREE = ("organisms", "0005_taxon_tree")
+THE_TREE = ("organisms", "0006_organisms_into_the_tree")
 
 
 def lineage(organism: Organism) -> list[tuple[str, str]]:
@@ -108,24 +108,18 @@ def test_a_move_that_would_make_a_cycle_or_climb_the_ranks_is_refused_and_change
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("migrations_restored")
 def test_the_data_migration_moves_the_demo_catalogue_into_the_tree_and_can_run_again():
     demo.load_organisms()
     demo.synthetic_organisms(200)
     before = {o.slug: (o.common_name, o.scientific_name, o.kingdom, o.family, o.genus) for o in Organism.objects.all()}
     placed = {organism.slug: lineage(organism) for organism in Organism.objects.all()}
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE_THE_TREE)  # its reverse empties the tree
+    migrate(BEFORE_THE_TREE)  # its reverse empties the tree
     assert Taxon.objects.count() == 0 and Organism.objects.filter(taxon__isnull=False).count() == 0
     for _ in range(2):  # forwards, and then again as a rerun
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(BEFORE_THE_TREE)
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(THE_TREE)
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes("organisms"))  # the models below are today's
+        migrate(BEFORE_THE_TREE)
+        migrate(THE_TREE)
+        migrate()  # the models below are today's
         migrated = {organism.slug: lineage(organism) for organism in Organism.objects.all()}
         assert migrated == placed  # the same tree the services build
         after = {
