@@ -63,6 +63,16 @@ def current_user():
     return context.user if context is not None else None
 
 
+def current_actor():
+    """Who is making the change now: the user a job or import runs for, else the signed-in user of the
+    request being answered (simple-history's middleware holds it), else None."""
+    user = current_user()
+    if user is None:
+        request = getattr(HistoricalRecords.context, "request", None)
+        user = getattr(request, "user", None)
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
 class RevisionFields(models.Model):
     """What every historical row has besides the record's fields and simple-history's own."""
 

@@ -258,6 +258,14 @@ def render() -> bytes:
 
 def page_cache_totals() -> dict[str, int]:
     """Page-cache outcomes summed over every worker (from the metrics), for /ops/pools/."""
+    totals: dict[str, int] = {}
+    for (_, outcome), count in page_cache_outcomes().items():
+        totals[outcome] = totals.get(outcome, 0) + count
+    return totals
+
+
+def page_cache_outcomes() -> dict[tuple[str, str], int]:
+    """Page-cache outcomes by (route, outcome), summed over every worker since the server started."""
     flush()
     if multiprocess():
         registry = CollectorRegistry()
@@ -265,12 +273,12 @@ def page_cache_totals() -> dict[str, int]:
         families = registry.collect()
     else:
         families = PAGE_CACHE.collect()
-    totals: dict[str, int] = {}
+    outcomes: dict[tuple[str, str], int] = {}
     for family in families:
         if family.name != "biomuseum_page_cache_requests":
             continue
         for sample in family.samples:
             if sample.name.endswith("_total"):
-                outcome = sample.labels["outcome"]
-                totals[outcome] = totals.get(outcome, 0) + int(sample.value)
-    return totals
+                item = (sample.labels["route"], sample.labels["outcome"])
+                outcomes[item] = outcomes.get(item, 0) + int(sample.value)
+    return outcomes

@@ -3,22 +3,42 @@
 Requests go through the same WSGI application (page cache included) in this process,
 as the site's public host, a few at a time with a pause between them, so a warm-up
 never competes with visitors for the database.
+
+A warm-up the cache panel asks for, or the schedule runs, is a `CacheWarmup` row (`run` carries it out and
+writes its report there). Where the cache is shared (Redis) any process can warm it, so a Celery worker
+does; where it is a process's own memory (the embedded default), only the web process that serves from it
+can, so the panel's warm-up runs there, and the schedule, whose worker would fill a cache nobody reads,
+does not run (`cache_is_shared`).
 """
 
 import io
 import json
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.cache import caches
 from django.core.servers.basehttp import get_internal_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.utils import timezone
+from django_redis.cache import RedisCache
 
 from biomuseum.wsgicalls import collect
 from blogs.models import Post
 from organisms.models import ConservationStatus, Organism
+
+from .models import CacheWarmup, WarmupStatus
+
+logger = logging.getLogger("ops.warmup")
+
+# A warm-up still running after the task's hard time limit has died with its worker.
+ABANDONED_AFTER = timedelta(seconds=700)
 
 
 @dataclass
@@ -121,3 +141,57 @@ def _recent_organisms(limit: int) -> list[str]:
 
 def _recent_posts(limit: int) -> list[str]:
     return list(Post.objects.published().order_by("-published_at").values_list("slug", flat=True)[:limit])
+
+
+def cache_is_shared() -> bool:
+    """Whether pages rendered in this process reach the cache the web processes serve from."""
+    return isinstance(caches["default"], RedisCache)
+
+
+def run(warmup_id: int, *, where: str, pages: int = 3, details: int = 200) -> CacheWarmup | None:
+    """Carry out a waiting warm-up and write its report on the row; None if it is not waiting (another
+    process took it)."""
+    started = timezone.now()
+    claimed = CacheWarmup.objects.filter(pk=warmup_id, status=WarmupStatus.QUEUED).update(
+        status=WarmupStatus.RUNNING, started_at=started, where=where
+    )
+    if not claimed:
+        return None
+    try:
+        report = Warmer(settings.PUBLIC_BASE_URL).run(pages=pages, details=details)
+    except Exception as error:
+        logger.exception("cache warm-up %s failed", warmup_id)
+        CacheWarmup.objects.filter(pk=warmup_id).update(
+            status=WarmupStatus.FAILED, finished_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:2000]
+        )
+    else:
+        CacheWarmup.objects.filter(pk=warmup_id).update(
+            status=WarmupStatus.DONE, finished_at=timezone.now(), pages=report.pages, errors=report.errors,
+            seconds=round(report.seconds, 2), by_kind=report.by_kind,
+        )  # fmt: skip
+        logger.info("cache warmed", extra={"warmup": warmup_id, "pages": report.pages, "where": where})
+    return CacheWarmup.objects.get(pk=warmup_id)
+
+
+def forget_abandoned() -> int:
+    """Warm-ups whose worker died while running them are failed, so a new one may start."""
+    return CacheWarmup.objects.filter(
+        status=WarmupStatus.RUNNING, started_at__lt=timezone.now() - ABANDONED_AFTER
+    ).update(status=WarmupStatus.FAILED, finished_at=timezone.now(), error="stopped before it finished")
+
+
+def in_progress() -> CacheWarmup | None:
+    forget_abandoned()
+    return CacheWarmup.objects.filter(status__in=(WarmupStatus.QUEUED, WarmupStatus.RUNNING)).first()
+
+
+def in_this_process(warmup_id: int) -> None:
+    """Run a warm-up on a thread of this (web) process, which serves from the cache it fills."""
+
+    def work() -> None:
+        try:
+            run(warmup_id, where="web process")
+        finally:
+            connection.close()  # the thread's own connection
+
+    threading.Thread(target=work, name=f"cache-warmup-{warmup_id}", daemon=True).start()

@@ -3,13 +3,15 @@ sees (`content_changed`), and on Redis announced to every process holding local 
 
 import logging
 import threading
+import time
 
 from django.core.cache import caches
 from django.db import transaction
 from django_redis.cache import RedisCache
 
+from .. import revisions
 from . import local
-from .tokens import FAMILIES, generation_key, new_token, read_tokens, token_file
+from .tokens import FAMILIES, bumped_key, generation_key, new_token, read_tokens, token_file
 
 logger = logging.getLogger("biomuseum.pagecache")
 
@@ -31,25 +33,47 @@ def save_unsaved_bumps() -> None:
         raise ConnectionError("generations could not be saved")
 
 
-def bump(*families: str) -> bool:
-    """Replace the families' generation tokens now. False if the cache did not take it (retried later)."""
+def bump(*families: str, purge: bool = False) -> bool:
+    """Replace the families' generation tokens now. False if the cache did not take it (retried later).
+
+    Each family's last bump is kept beside its token: when, by whom, through what, and whether it was a
+    purge (the cache panel's) rather than a change."""
     cache = caches["default"]
-    if not isinstance(cache, RedisCache):
-        token_file().bump(families)
-        return True
-    tokens = {generation_key(family): new_token() for family in families}
-    cache.set_many(tokens, timeout=None)
-    stored = cache.get_many(list(tokens))
-    failed = {family for family in families if stored.get(generation_key(family)) != tokens[generation_key(family)]}
+    record = _record(purge)
+    if isinstance(cache, RedisCache):
+        tokens = {generation_key(family): new_token() for family in families}
+        cache.set_many({**tokens, **{bumped_key(family): record for family in families}}, timeout=None)
+        stored = cache.get_many(list(tokens))
+        failed = {family for family in families if stored.get(generation_key(family)) != tokens[generation_key(family)]}
+    else:
+        token_file().bump(families, record)
+        failed = set()
     with _unsaved_lock:
         _unsaved_bumps.difference_update(set(families) - failed)
         _unsaved_bumps.update(failed)
     if failed:
         logger.warning("page cache generations not saved, retrying on the next request: %s", sorted(failed))
-    else:
+    elif isinstance(cache, RedisCache):
         # every process drops its copies before the writer goes on
         local.announce(cache.client.get_client(write=True), cache.client.make_key)
     return not failed
+
+
+def _record(purge: bool) -> dict:
+    user = revisions.current_actor()
+    return {"at": time.time(), "by": user.get_username() if user is not None else None,
+            "via": revisions.current_via(), "purge": purge}  # fmt: skip
+
+
+def last_bumps() -> dict[str, dict | None]:
+    """Each family's last bump as `bump` recorded it; None where none is known (never bumped, or the cache
+    was flushed). Raises ConnectionError when Redis does not answer."""
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        found = token_file().records()
+        return {family: found.get(family) for family in FAMILIES}
+    found = cache.get_many([bumped_key(family) for family in FAMILIES])
+    return {family: found.get(bumped_key(family)) for family in FAMILIES}
 
 
 class _TransactionBumps:

@@ -24,9 +24,11 @@ this process (quota.py).
 """
 
 import contextlib
+import json
 import logging
 import os
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -45,6 +47,8 @@ LEASE = 0.2
 REREAD_EVERY = 1.0
 ACK_TIMEOUT = 0.5
 GIVE_UP = 1.0  # no answer to a ping in this long: the connection is dead, make another
+REPORT_EVERY = 1.0  # each process's copies and lease, written to Redis for the cache panel
+PROCESS_GONE = 30.0  # a process silent this long has stopped (or lost Redis): the panel forgets it
 
 
 class LocalPages:
@@ -124,6 +128,7 @@ class _Watch(threading.Thread):
         self.renewed_at = 0.0
         self.lapses = 0  # ticks answered too late for a lease (a starved thread or a slow Redis)
         self.unacked: deque = deque()  # bumps read and not yet acknowledged
+        self.report_at = 0.0
         # A watch nobody asked for in this long stops; the next request starts another.
         self.idle_exit = settings.PAGE_CACHE_WATCH_IDLE_EXIT
 
@@ -185,6 +190,9 @@ class _Watch(threading.Thread):
             else:  # no bump since the last reading: the same tokens, a new lease (no MGET)
                 self._renew(asked_at)
             self._acknowledge()
+            if asked_at >= self.report_at:
+                self._report()
+                self.report_at = asked_at + REPORT_EVERY
             self._answer_bumps_until(pubsub, asked_at + TICK)
 
     def _answer_bumps_until(self, pubsub, until: float) -> None:
@@ -212,6 +220,21 @@ class _Watch(threading.Thread):
                 break
         self.invalidate()  # what is acknowledged now is that this process trusts no copy
         self._acknowledge()
+        with contextlib.suppress(Exception):
+            self.pages.client.hdel(_processes_key(self.pages.make_key), _process_name(self.pid))
+
+    def _report(self) -> None:
+        """This process's copies and lease, where the cache panel reads every web process's. A statistic:
+        a report that fails never costs the lease (a Redis that is gone fails the next ping anyway)."""
+        stats = {**self.pages.stats(), "pid": self.pid, "host": socket.gethostname(),
+                 "worker": os.environ.get("OPS_WORKER_ID"), "at": time.time()}  # fmt: skip
+        key = _processes_key(self.pages.make_key)
+        try:
+            pipeline = self.pages.client.pipeline(transaction=False)
+            pipeline.hset(key, _process_name(self.pid), json.dumps(stats)).expire(key, int(2 * PROCESS_GONE))
+            pipeline.execute()
+        except Exception as error:
+            logger.debug("page cache watch could not report its copies: %s", error)
 
     def _acknowledge(self) -> None:
         while self.unacked:
@@ -242,6 +265,36 @@ class _Watch(threading.Thread):
             self.lapses += 1
         self._lease = (tokens, valid_until)
         self.renewed_at = time.monotonic()
+
+
+def _processes_key(make_key) -> str:
+    return make_key("pc:stats:processes")
+
+
+def _process_name(pid: int) -> str:
+    return f"{socket.gethostname()}:{pid}"
+
+
+def process_stats(client, make_key) -> list[dict]:
+    """Every process that reported its local copies in the last PROCESS_GONE seconds (those silent longer are
+    forgotten), each with `seen` (seconds since its report)."""
+    key = _processes_key(make_key)
+    now = time.time()
+    found, gone = [], []
+    for name, value in client.hgetall(key).items():
+        try:
+            stats = json.loads(value)
+            seen = now - float(stats["at"])
+        except (ValueError, KeyError, TypeError):
+            gone.append(name)
+            continue
+        if seen > PROCESS_GONE:
+            gone.append(name)
+        else:
+            found.append({**stats, "seen": round(max(seen, 0.0), 1)})
+    if gone:
+        client.hdel(key, *gone)
+    return sorted(found, key=lambda stats: (stats["host"], stats["pid"]))
 
 
 def _ack_key(bump_id) -> str:

@@ -11,12 +11,23 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http.request import split_domain_port, validate_host
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_resolver, resolve
 
 from .. import languages
 from ..queryparams import PAGINATION_PARAMS, PREVIEW_PARAM, is_tracking_param
 
 ENTRY_FORMAT = 2  # part of every page key: a release that changes `Entry` never reads an older one
+# A page's key names the families it depends on (before its digest), so the entries held can be counted by
+# family (`held_entries`) without reading them.
+PAGE_KEY_PREFIX = f"pc:page:{ENTRY_FORMAT}:"
+
+
+def families_of_key(key: str) -> list[str] | None:
+    """The families a page key (as `page_key` makes it, after any cache prefix) names; None for another key
+    (a render's lock, say)."""
+    _, found, rest = key.partition(PAGE_KEY_PREFIX)
+    families, _, digest = rest.partition(":")
+    return families.split("+") if found and families and len(digest) == 40 else None
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,25 @@ def route_for(path: str) -> Route | None:
     allowed = set(policy.params().fields) | (PAGINATION_PARAMS if policy.params.allow_pagination else set())
     allowed.discard(PREVIEW_PARAM)  # a preview is never a page of the cache (app.py hands it to Django)
     return Route(name=match.url_name, policy=policy, allowed=frozenset(allowed))
+
+
+def cached_routes() -> dict[str, tuple[str, ...]]:
+    """Every page-cached route's URL name, with the families its pages depend on."""
+    found: dict[str, tuple[str, ...]] = {}
+
+    def walk(patterns) -> None:
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns)
+                continue
+            view_class = getattr(pattern.callback, "cls", None)
+            actions = getattr(pattern.callback, "actions", None) or {}
+            policy = getattr(view_class, "page_cache", {}).get(actions.get("get"))
+            if policy is not None and pattern.name:
+                found[pattern.name] = policy.families
+
+    walk(get_resolver().url_patterns)
+    return found
 
 
 def request_scheme(environ: dict) -> str:
@@ -140,7 +170,8 @@ def page_key(route: Route, environ: dict) -> str | None:
     kept.sort(key=lambda pair: pair[0])  # stable: repeated parameters keep their order
     # Pages hold absolute links, so the scheme and host are part of what was rendered.
     raw = f"{scheme}://{host}{environ.get('PATH_INFO', '')}?{urlencode(kept)}#{spoken}"
-    return f"pc:page:{ENTRY_FORMAT}:" + hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
+    digest = hashlib.blake2b(raw.encode(), digest_size=20).hexdigest()
+    return f"{PAGE_KEY_PREFIX}{'+'.join(route.policy.families)}:{digest}"
 
 
 def _in_language(kept: list[tuple[str, str]], environ: dict) -> tuple[list[tuple[str, str]] | None, str]:

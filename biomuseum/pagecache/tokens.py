@@ -8,6 +8,7 @@ tokens it checks, and those tokens are shared.
 """
 
 import fcntl
+import json
 import mmap
 import os
 import secrets
@@ -24,6 +25,11 @@ FAMILIES = ("organisms", "posts")
 
 def generation_key(family: str) -> str:
     return f"pc:gen:{family}"
+
+
+def bumped_key(family: str) -> str:
+    """The family's last bump: when, who, through what (the cache panel shows it)."""
+    return f"pc:bumped:{family}"
 
 
 def new_token() -> int:
@@ -87,7 +93,8 @@ class SharedTokenFile:
         unpack, offsets = self.SLOT.unpack_from, self.offsets
         return {family: unpack(mapped, offsets[family])[0] for family in families}
 
-    def bump(self, families) -> None:
+    def bump(self, families, record: dict | None = None) -> None:
+        """New tokens for `families`; `record` (when, who, through what) kept as each one's last bump."""
         mapped = self._mapped()
         descriptor = os.open(self.path, os.O_RDWR)
         try:
@@ -96,8 +103,27 @@ class SharedTokenFile:
                 self.SLOT.pack_into(mapped, self.offsets[family], new_token())
             count = self.SLOT.unpack_from(mapped, self.counter_offset)[0]
             self.SLOT.pack_into(mapped, self.counter_offset, count + 1)
+            if record is not None:
+                self._write_records({**self.records(), **dict.fromkeys(families, record)})
         finally:
             os.close(descriptor)  # releases the lock
+
+    @property
+    def records_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".bumps.json")
+
+    def records(self) -> dict[str, dict]:
+        """Each family's last bump, as `bump` recorded it (a statistic: unreadable means none)."""
+        try:
+            found = json.loads(self.records_path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def _write_records(self, records: dict) -> None:
+        partial = self.records_path.with_name(f"{self.records_path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(records))
+        os.replace(partial, self.records_path)  # a reader sees the old file or the new one, never half
 
     def bumps(self) -> int:
         return self.SLOT.unpack_from(self._mapped(), self.counter_offset)[0]

@@ -224,6 +224,9 @@ def test_ensure_curator_grants_organism_and_blog_permissions():
         "blogs.delete_post",
         "blogs.change_tag",
         "blogs.change_coverimage",
+        "ops.view_cachewarmup",  # the cache panel, its "Warm now" and "Purge"
+        "ops.add_cachewarmup",
+        "ops.purge_page_cache",
     ):
         assert user.has_perm(permission), permission
     assert not user.has_perm("auth.change_user")

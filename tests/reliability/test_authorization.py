@@ -16,9 +16,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from biomuseum import pagecache
 from blogs import services as blog_services
 from blogs.models import Post, PostStatus
 from blogs.serializers import PostDetailSerializer, PostWriteSerializer
+from ops.models import CacheWarmup
 from organisms import services as organism_services
 from organisms.models import Organism, OrganismImage
 from organisms.serializers import (
@@ -284,12 +286,16 @@ def test_authorization_ops_endpoints_refuse_anonymous_writes_too(wsgi):
 def test_authorization_admin_refuses_anonymous_callers(client, content):
     organism = Organism.objects.get(slug=content["organism"])
     before = snapshot()
-    for url in ("/admin/", "/admin/organisms/organism/", f"/admin/organisms/organism/{organism.pk}/change/"):
+    for url in ("/admin/", "/admin/organisms/organism/", f"/admin/organisms/organism/{organism.pk}/change/",
+                "/admin/ops/cachewarmup/"):  # fmt: skip
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], url
     response = client.post(f"/admin/organisms/organism/{organism.pk}/change/", {"common_name": "Changed"})
     assert response.status_code in (302, 403)
-    assert snapshot() == before
+    generations = pagecache.generations()
+    for url, data in (("/admin/ops/cachewarmup/purge/", {"family": "organisms"}), ("/admin/ops/cachewarmup/warm/", {})):
+        assert client.post(url, data).status_code in (302, 403), url  # the cache panel's actions
+    assert snapshot() == before and pagecache.generations() == generations and not CacheWarmup.objects.exists()
 
 
 # --- API5: a staff account without the model permission cannot use that function ---

@@ -14,6 +14,8 @@ CURATOR_MODELS = (
 )  # fmt: skip
 # Seen, never changed: curators answer "did my subscription go through?", consent stays the subscriber's.
 CURATOR_VIEW_ONLY = ("view_subscriber",)
+# The cache panel (ops/admin.py): seeing it, "Warm now" and "Purge".
+CURATOR_CACHE_PANEL = ("view_cachewarmup", "add_cachewarmup", "purge_page_cache")
 
 
 class Command(BaseCommand):
@@ -29,6 +31,7 @@ class Command(BaseCommand):
             Permission.objects.filter(
                 Q(content_type__app_label__in=("organisms", "blogs"), content_type__model__in=CURATOR_MODELS)
                 | Q(content_type__app_label="blogs", codename__in=CURATOR_VIEW_ONLY)
+                | Q(content_type__app_label="ops", codename__in=CURATOR_CACHE_PANEL)
             )
         )
         user_model = get_user_model()

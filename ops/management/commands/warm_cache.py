@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from ops.warmup import Warmer
+from ops.warmup import Warmer, cache_is_shared
 
 
 class Command(BaseCommand):
@@ -19,6 +19,11 @@ class Command(BaseCommand):
         def progress(what: str, count: int) -> None:
             self.stdout.write(f"  {what}: {count}")
 
+        if not cache_is_shared():
+            self.stdout.write(
+                "The cache is each process's own memory (no REDIS_URL): what this command renders is its own. "
+                "A web process warms its cache with the admin's cache panel (Warm now)."
+            )
         report = warmer.run(pages=pages, details=details, progress=progress)
         kinds = ", ".join(f"{count} {kind}" for kind, count in report.by_kind.items())
         self.stdout.write(
