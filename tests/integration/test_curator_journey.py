@@ -313,6 +313,17 @@ def walk(journey: Journey, one_time_password: str, tmp_path: Path) -> None:
     slug = "the-snow-leopards-winter"
     assert j.public(f"/api/v1/posts/{slug}/")[0] == 404  # scheduled: not public before its time
 
+    j.step = "preview the scheduled post"
+    j.search("/admin/blogs/post/", "The snow leopard's winter")
+    j.click("#result_list tbody tr th a")
+    preview_url = preview(j)
+    assert "?preview=" in preview_url and f"/api/v1/posts/{slug}/" in preview_url
+    status, headers, _ = http("GET", preview_url)
+    assert status == 200 and headers["Cache-Control"] == "private, no-store", headers
+    for _ in range(2):  # after the preview, through the page cache: never the post
+        assert j.public(f"/api/v1/posts/{slug}/")[0] == 404
+        assert slug not in [item["slug"] for item in j.public("/api/v1/posts/")[1]["results"]]
+
     j.step = "bulk publish and unpublish"
     changelist_action(j, "/admin/blogs/post/", "The snow leopard's winter", "publish")
     assert "Published 1 post(s)" in j.messages()
@@ -341,8 +352,53 @@ def walk(journey: Journey, one_time_password: str, tmp_path: Path) -> None:
     assert "was changed successfully" in j.messages(), j.errors()
     assert j.public("/api/v1/organisms/panthera-uncia/")[1]["habitat"] == original_habitat
 
+    j.step = "the cache panel: the last bump, Warm now and Purge"
+    j.open("/admin/")
+    j.click("a[href='/admin/ops/cachewarmup/']")
+    organisms = j.find("tr.family[data-family=organisms] td.last-bump").text
+    assert "a change by curator through admin" in organisms, organisms  # the revert
+    j.click("input.warm-now")
+    assert "Warm-up started" in j.messages(), j.text()[:500]
+
+    def warmed() -> bool:
+        j.driver.refresh()
+        j.ready()
+        return bool(j.find_all("tr.warmup[data-status=done]"))
+
+    wait_until(warmed, timeout=180, what="the warm-up's report")
+    assert int(j.find("tr.warmup[data-status=done] td.pages").text) > 200, j.find("tr.warmup").text
+    assert cache_state(j, "/api/v1/organisms/?kingdom=Plantae") == "HIT"  # warmed, never asked for before
+    j.screenshot("cache-panel")
+    j.click("tr.family[data-family=organisms] input.purge")
+    assert "Purged organisms" in j.messages()
+    assert "a purge by curator through admin" in j.find("tr.family[data-family=organisms] td.last-bump").text
+    assert cache_state(j, "/api/v1/organisms/?kingdom=Plantae") == "MISS"
+
     j.step = "every changelist and form fits at 1280 and 1440 px"
     fits_the_screen(j)
+
+
+def preview(j: Journey) -> str:
+    """Click Preview (it opens a tab), read the record there as the frontend would, and come back."""
+    own = j.driver.current_window_handle
+    j.click("a.previewlink", navigates=False)
+    wait_until(lambda: len(j.driver.window_handles) == 2, timeout=10, what="the preview's tab")
+    j.driver.switch_to.window(next(handle for handle in j.driver.window_handles if handle != own))
+    try:
+        j.ready()
+        body = json.loads(j.find("body").text)
+        assert body["title"] == "The snow leopard's winter" and 'data-organism="panthera-uncia"' in body["body_html"]
+        return j.driver.current_url
+    finally:
+        j.driver.close()
+        j.driver.switch_to.window(own)
+
+
+def cache_state(j: Journey, path: str) -> str:
+    """What the page cache did for an anonymous request (X-Cache)."""
+    status, headers, _ = http("GET", j.base_url + path, headers={"Accept": "application/json"})
+    assert status == 200, (path, status)
+    return headers.get("X-Cache", "none")
 
 
 def changelist_action(j: Journey, changelist: str, row_text: str, action: str) -> None:
