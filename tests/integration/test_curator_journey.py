@@ -316,6 +316,7 @@ def walk(journey: Journey, one_time_password: str, tmp_path: Path) -> None:
     j.step = "preview the scheduled post"
     j.search("/admin/blogs/post/", "The snow leopard's winter")
     j.click("#result_list tbody tr th a")
+    j.screenshot("post-change")  # Preview beside History
     preview_url = preview(j)
     assert "?preview=" in preview_url and f"/api/v1/posts/{slug}/" in preview_url
     status, headers, _ = http("GET", preview_url)
