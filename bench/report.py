@@ -3,10 +3,11 @@
 import json
 from pathlib import Path
 
-from .scenarios import BEFORE, BIOMUSEUM, NGINX, WSGI
+from .scenarios import BEFORE, BIOMUSEUM, NGINX, TYPICAL, UNCACHED_CONNECTIONS, WSGI
 
 DASH = "—"
-COLUMNS = ["scenario", "BioMuseum req/s", "p50", "p99", "bare WSGI req/s", "nginx req/s", "vs WSGI", "vs nginx"]
+COLUMNS = ["scenario", "BioMuseum req/s", "p50", "p99", "typical DRF req/s", "bare WSGI req/s", "nginx req/s",
+           "vs typical DRF", "vs WSGI", "vs nginx"]  # fmt: skip
 BEFORE_COLUMNS = ["before req/s", "vs before"]
 
 
@@ -26,8 +27,10 @@ def _row(scenario: dict, before: bool = False) -> str:
         _rate(app.get("requests_per_second")) if measured else DASH,
         _ms(app.get("p50_ms")) if measured else DASH,
         _ms(app.get("p99_ms")) if measured else DASH,
+        _rate(summary.get(TYPICAL, {}).get("requests_per_second")),
         _rate(summary.get(WSGI, {}).get("requests_per_second")),
         _rate(summary.get(NGINX, {}).get("requests_per_second")),
+        _ratio(app.get(f"ratio_{TYPICAL}")),
         _ratio(app.get(f"ratio_{WSGI}")),
         _ratio(app.get(f"ratio_{NGINX}")),
         *(
@@ -78,7 +81,7 @@ def context_lines(results: dict) -> list[str]:
         "on the same machine",
         f"- database: {results['backends']['database']}; cache: {results['backends']['cache']}",
         f"- data: {results['data']['organisms']:,} organisms, {results['data']['posts']:,} posts",
-        f"- gunicorn.conf.py, for BioMuseum and bare WSGI alike: {gunicorn.get('workers')} "
+        f"- gunicorn.conf.py, for BioMuseum, typical DRF and bare WSGI alike: {gunicorn.get('workers')} "
         f"{gunicorn.get('worker_class')} workers x {gunicorn.get('threads')} threads, keep-alive "
         f"{gunicorn.get('keepalive')} s, max_requests {gunicorn.get('max_requests')} "
         f"(+ up to {gunicorn.get('max_requests_jitter')})",
@@ -91,6 +94,11 @@ def context_lines(results: dict) -> list[str]:
             f"- before: commit {against['commit'][:12]} ({against['rev']}), the same configuration, database and "
             "cache, taking turns with BioMuseum in every throughput scenario but the crowd"
         )
+    lines.append(
+        "- uncached rows: BioMuseum with PAGE_CACHE_ENABLED=0 beside bench/typical_drf (ModelViewSet, "
+        "ModelSerializer with every field, PageNumberPagination, default middleware, no cache) on the same "
+        f"database and pool, wrk with {UNCACHED_CONNECTIONS} connections"
+    )
     if not results["nginx"]:
         lines.append("- nginx could not be installed: no machine-limit reference")
     return lines

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench import darwincore, environment, report, scenarios  # noqa: E402
-from bench.catalogue import DEEP_ROWS, HEALTH, Catalogue, capture, discover  # noqa: E402
+from bench.catalogue import DEEP_ROWS, HEALTH, LIST, Catalogue, capture, discover  # noqa: E402
 from bench.servers import Server, start_gunicorn, start_nginx, wait_for_workers, wait_until_ok  # noqa: E402
 
 BUSY_LOAD = 1.0  # a one-minute load average above this before we start means someone else is using the CPUs
@@ -154,14 +154,25 @@ def measure_with_references(
         for scenario in scenarios.throughput_scenarios(catalogue):
             measured.append(scenarios.run_throughput(scenario, servers, profile, tools["wrk"], say))
 
+        say("Uncached throughput (wrk, interleaved): BioMuseum without its page cache beside a typical DRF app")
+        no_cache_env = {**env, "PAGE_CACHE_ENABLED": "0"}
+        uncached = _started(running, start_gunicorn("uncached", "biomuseum.wsgi", no_cache_env, run_dir / "u.log"))
+        typical_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.typical_drf.settings"}
+        typical = _started(
+            running, start_gunicorn("typical", "bench.typical_drf.wsgi:application", typical_env, run_dir / "t.log")
+        )
+        wait_until_ok(uncached, HEALTH)
+        wait_until_ok(typical, LIST)
+        compared = {scenarios.BIOMUSEUM: uncached, scenarios.TYPICAL: typical}
+        compared.update({name: servers[name] for name in (scenarios.WSGI, scenarios.NGINX) if name in servers})
+        for scenario in scenarios.uncached_scenarios(catalogue):
+            measured.append(scenarios.run_throughput(scenario, compared, profile, tools["wrk"], say))
+        typical.stop()
+
         say("Latency at concurrency 1, uncached")
         empty_cache = environment.page_cache_emptier(backends.redis_url) if backends.redis_url else None
-        uncached = app
-        if not empty_cache:  # an in-process cache cannot be emptied from outside: a BioMuseum without page cache
-            no_cache_env = {**env, "PAGE_CACHE_ENABLED": "0"}
-            uncached = _started(running, start_gunicorn("uncached", "biomuseum.wsgi", no_cache_env, run_dir / "u.log"))
-            wait_until_ok(uncached, HEALTH)
-        measured.extend(scenarios.run_latency(uncached, catalogue, profile, empty_cache, say))
+        # An in-process cache cannot be emptied from outside: there, the BioMuseum without page cache.
+        measured.extend(scenarios.run_latency(app if empty_cache else uncached, catalogue, profile, empty_cache, say))
 
         say("Many connections (wrk, interleaved)")
         crowd = scenarios.crowd_scenario(profile)
