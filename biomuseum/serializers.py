@@ -1,7 +1,37 @@
 """Serializer behaviour both apps share: sparse output fields and strict input."""
 
+import copy
+
 from django.conf import settings
+from django.utils.functional import cached_property
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
+
+
+class FieldsBuiltOnceMixin:
+    """For a read serializer whose fields depend on neither the instance nor the context: the fields that
+    `get_fields()` builds from the model (field by field, with their kwargs and validators: most of a
+    ModelSerializer's cost on every request) are built once per class, and each serializer gets a copy, as
+    DRF copies a serializer's declared fields."""
+
+    @classmethod
+    def fields_key(cls) -> object:
+        """What else the fields depend on (a registry filled as the apps load): built again when it changes."""
+        return None
+
+    @cached_property
+    def fields(self):
+        cls, key = type(self), self.fields_key()
+        built = cls.__dict__.get("_fields_built_once", {}).get(key)
+        if built is None:
+            built = self.get_fields()
+            # Unbound: only copies are ever bound to a serializer. A new dict each time: no reader sees a
+            # dict being written.
+            cls._fields_built_once = {**cls.__dict__.get("_fields_built_once", {}), key: built}
+        fields = BindingDict(self)
+        for name, field in copy.deepcopy(built).items():
+            fields[name] = field
+        return fields
 
 
 class SparseFieldsMixin:

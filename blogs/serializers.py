@@ -3,7 +3,7 @@ import ipaddress
 from rest_framework import serializers
 
 from biomuseum.queryparams import QueryParamsSerializer
-from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin
+from biomuseum.serializers import FieldsBuiltOnceMixin, ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin
 from biomuseum.slugs import UniqueSlugMixin
 from organisms.models import Organism
 from organisms.serializers import OrganismSummarySerializer
@@ -16,7 +16,7 @@ class CoverSerializer(ProcessedImageSerializer):
     credit = serializers.CharField(read_only=True)
 
 
-class PostListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
+class PostListSerializer(SparseFieldsMixin, FieldsBuiltOnceMixin, serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="post-detail", lookup_field="slug")
     author = serializers.SerializerMethodField()
     tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
@@ -34,7 +34,7 @@ class PostListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         return CoverSerializer(cover, context=self.context).data if cover else None
 
 
-class RelatedPostSerializer(serializers.ModelSerializer):
+class RelatedPostSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     # Shown on the detail of each organism the post is about (registered in BlogsConfig.ready).
     url = serializers.HyperlinkedIdentityField(view_name="post-detail", lookup_field="slug")
 

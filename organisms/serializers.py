@@ -7,7 +7,13 @@ from rest_framework import serializers
 from biomuseum import languages
 from biomuseum.images import ALT_TEXT_REQUIRED
 from biomuseum.queryparams import DetailParams, QueryParamsSerializer
-from biomuseum.serializers import ProcessedImageSerializer, SparseFieldsMixin, StrictInputMixin, media_url
+from biomuseum.serializers import (
+    FieldsBuiltOnceMixin,
+    ProcessedImageSerializer,
+    SparseFieldsMixin,
+    StrictInputMixin,
+    media_url,
+)
 from biomuseum.slugs import UniqueSlugMixin
 
 from . import related, services
@@ -66,7 +72,7 @@ def thumbnail_of(image: OrganismImage | None, request=None) -> dict | None:
     }
 
 
-class OrganismSummarySerializer(serializers.ModelSerializer):
+class OrganismSummarySerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     # An organism named and linked, wherever one is mentioned: a search suggestion, the species of a post.
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
     common_name = CommonNameField()
@@ -95,7 +101,7 @@ class AutocompleteSuggestionSerializer(OrganismSummarySerializer):
         fields = [*OrganismSummarySerializer.Meta.fields, "matched_name"]
 
 
-class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
+class OrganismListSerializer(SparseFieldsMixin, FieldsBuiltOnceMixin, serializers.ModelSerializer):
     """The lean list representation."""
 
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
@@ -125,7 +131,7 @@ class OrganismListSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         return thumbnail_of(images[0] if images else None, self.context.get("request"))
 
 
-class VernacularNameSerializer(serializers.ModelSerializer):
+class VernacularNameSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     class Meta:
         model = VernacularName
         fields = ["name", "language", "region", "preferred"]
@@ -139,7 +145,7 @@ def _with_label(name: str) -> tuple[str, ...]:
     return (name, f"{name}_label") if name == "conservation_status" else (name,)
 
 
-class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
+class OrganismDetailSerializer(SparseFieldsMixin, FieldsBuiltOnceMixin, serializers.ModelSerializer):
     """The rich detail representation."""
 
     url = serializers.HyperlinkedIdentityField(view_name="organism-detail", lookup_field="slug")
@@ -168,6 +174,10 @@ class OrganismDetailSerializer(SparseFieldsMixin, serializers.ModelSerializer):
         """The organism's own fields, then the content registered in organisms.related, then the timestamps."""
         own = [name for name in cls.Meta.fields if name not in TIMESTAMPS]
         return [*own, *related.field_names(), *TIMESTAMPS]
+
+    @classmethod
+    def fields_key(cls) -> object:
+        return related.registered()
 
     def get_fields(self):
         fields = {**super().get_fields(), **related.fields()}
@@ -325,7 +335,7 @@ class ImageStatusSerializer(OrganismImageSerializer):
 MAX_ID = 2**63 - 1  # the largest id the database stores: a larger one is a 400, not a database error
 
 
-class TaxonSummarySerializer(serializers.ModelSerializer):
+class TaxonSummarySerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     """A taxon named and linked: an ancestor, a child, a synonym, the accepted name of a synonym."""
 
     url = serializers.HyperlinkedIdentityField(view_name="taxon-detail", lookup_field="id")
