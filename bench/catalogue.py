@@ -42,7 +42,7 @@ class Catalogue:
     @property
     def replayed(self) -> list[str]:
         """Every target a reference must answer: the throughput scenarios' URLs."""
-        return list(dict.fromkeys([HEALTH, LIST, self.detail, *self.mixed]))
+        return list(dict.fromkeys([HEALTH, LIST, self.detail, self.deep, *self.mixed]))
 
     @property
     def memory_mix(self) -> list[str]:

@@ -9,7 +9,6 @@ from django.core.cache import caches
 from django.db import transaction
 from django_redis.cache import RedisCache
 
-from .. import revisions
 from . import local
 from .tokens import FAMILIES, bumped_key, generation_key, new_token, read_tokens, token_file
 
@@ -60,6 +59,8 @@ def bump(*families: str, purge: bool = False) -> bool:
 
 
 def _record(purge: bool) -> dict:
+    from .. import revisions  # models: not importable before the apps are (the package is, by the bench)
+
     user = revisions.current_actor()
     return {"at": time.time(), "by": user.get_username() if user is not None else None,
             "via": revisions.current_via(), "purge": purge}  # fmt: skip
