@@ -91,7 +91,7 @@ class PageCacheApp:
             return self._too_many(start_response, request_id, decision)
         if key is None:
             environ[OUTCOMES] = BYPASS
-            return self._render_uncached(environ, start_response, route, now, decision)
+            return self._render_uncached(environ, start_response, route, now, decision, tokens)
         extra = _extra_headers(environ, decision)
 
         if isinstance(entry, Entry) and entry.fresh(tokens, now):
@@ -122,7 +122,7 @@ class PageCacheApp:
     def _render(self, environ) -> tuple[str, list[tuple[str, str]], bytes]:
         return collect(self.application, environ)
 
-    def _render_uncached(self, environ, start_response, route, now, decision):
+    def _render_uncached(self, environ, start_response, route, now, decision, tokens=None):
         """A public page rendered and not stored (cache off or unreachable, or a representation it does not
         keep), answered with the HTTP caching a stored page gets: Cache-Control, ETag, 304, Vary, gzip."""
         status, headers, body = self._render(environ)
@@ -130,14 +130,14 @@ class PageCacheApp:
         if not _storable(status, headers):
             return self._send(start_response, (status, headers, body), list(decision.headers().items()))
         gzip_wanted = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
-        entry = Entry.build(headers, body, (), _expires_at(route, now), compress=gzip_wanted)
+        entry = Entry.build(headers, body, (), _expires_at(route, now, tokens), compress=gzip_wanted)
         return self._send(start_response, entry.respond(environ, time.time()), extra)
 
     def _render_and_store(self, environ, start_response, route, store, key, tokens, now, extra, limits):
         status, headers, body = self._render(environ)
         if not _storable(status, headers):
             return self._send(start_response, (status, headers, body), limits)
-        expires_at = _expires_at(route, now)
+        expires_at = _expires_at(route, now, tokens)
         entry = Entry.build(headers, body, tokens, expires_at)
         store.cache.set(key, entry, timeout=max(1, int(expires_at - now)))
         local = getattr(store, "local", None)
@@ -185,14 +185,29 @@ class PageCacheApp:
         return [body]
 
 
-def _expires_at(route: Route, now: float) -> float:
-    """The page's time to live, cut short by the next scheduled publication for pages that show posts."""
+# The policies' next change (`CachePolicy.expires`: the next scheduled publication), by route and the
+# generation tokens it was read under. It changes only with the content of the route's families, whose write
+# bumps their tokens, or when that time comes: a miss asks the database once per generation, not every time.
+_upcoming: dict[tuple[str, tuple], float | None] = {}
+UPCOMING_KEPT = 256
+
+
+def _expires_at(route: Route, now: float, tokens: tuple | None = None) -> float:
+    """The page's time to live, cut short by the next scheduled publication for pages that show posts.
+    `tokens`: the route's generation tokens as read before rendering (None: unknown, ask the database)."""
     expires_at = now + settings.PAGE_CACHE_TIMEOUT
-    if route.policy.expires is not None:
-        upcoming = route.policy.expires()
-        if upcoming is not None:
-            expires_at = min(expires_at, upcoming.timestamp())
-    return expires_at
+    if route.policy.expires is None:
+        return expires_at
+    memo = (route.name, tokens) if tokens is not None and None not in tokens else None
+    upcoming = _upcoming.get(memo, 0.0) if memo is not None else 0.0
+    if upcoming is not None and upcoming <= now:  # not known, or come: read it again
+        found = route.policy.expires()
+        upcoming = found.timestamp() if found is not None else None
+        if memo is not None:
+            if len(_upcoming) >= UPCOMING_KEPT:
+                _upcoming.clear()
+            _upcoming[memo] = upcoming
+    return expires_at if upcoming is None else min(expires_at, upcoming)
 
 
 def _from_local(local, route: Route, key: str, request, now: float):

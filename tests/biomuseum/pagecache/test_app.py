@@ -102,6 +102,34 @@ def test_page_cache_scheduled_post_appears_on_time(wsgi):
     assert [p["title"] for p in later.json()["results"]] == ["Coming soon", "Already out"]
 
 
+def test_page_cache_asks_for_the_next_publication_once_per_generation(wsgi):
+    """A miss's expiry comes from the database once per generation of the families, and again after a write
+    (a new schedule) or once that time has come."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def asked(queries) -> int:  # the next publication's query: only published_at, in order
+        return sum('SELECT "blogs_post"."published_at" AS "published_at" FROM' in query["sql"] for query in queries)
+
+    PostFactory(title="Out")
+    posts = [PostFactory(title=f"Post {index}") for index in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        for post in posts:  # three misses, three pages
+            assert wsgi("GET", f"/api/v1/posts/{post.slug}/")["X-Cache"] == "MISS"
+    assert asked(queries) == 1
+    PostFactory(title="Soon", published_at=timezone.now() + timezone.timedelta(seconds=1.2))  # a write: a bump
+    with CaptureQueriesContext(connection) as queries:
+        response = wsgi("GET", f"/api/v1/posts/{posts[0].slug}/")
+        wsgi("GET", f"/api/v1/posts/{posts[1].slug}/")  # evicted by the bump too; same generation, same schedule
+    assert asked(queries) == 1 and int(response["Cache-Control"].split("max-age=")[1].split(",")[0]) <= 2
+    time.sleep(1.3)  # the post is out: the next change is asked for again, once
+    with CaptureQueriesContext(connection) as queries:
+        assert wsgi("GET", f"/api/v1/posts/{posts[0].slug}/")["X-Cache"] == "MISS"  # its page expired
+        wsgi("GET", f"/api/v1/posts/{posts[2].slug}/")
+    assert asked(queries) == 1
+    assert "Soon" in [post["title"] for post in wsgi("GET", "/api/v1/posts/").json()["results"]]
+
+
 def test_page_cache_drafts_never_leak_through_cache(wsgi):
     post = PostFactory(status=PostStatus.DRAFT, published_at=None, title="Secret draft")
     wsgi("GET", "/api/v1/posts/")
