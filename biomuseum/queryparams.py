@@ -44,6 +44,13 @@ class QueryParamsSerializer(serializers.Serializer):
 
     @classmethod
     def parse(cls, query: QueryDict) -> dict:
+        if not query:  # most requests: what an empty query gives is the same every time (no field has a default)
+            empty = cls.__dict__.get("_parsed_empty")
+            if empty is None:
+                params = cls(QueryDict())
+                params.is_valid(raise_exception=True)
+                empty = cls._parsed_empty = dict(params.validated_data)
+            return dict(empty)
         params = cls(query)
         params.is_valid(raise_exception=True)
         return params.validated_data

@@ -83,7 +83,23 @@ def test_parse_refuses_a_value_of_the_wrong_type_or_range(query, field):
 
 def test_parse_refuses_a_missing_required_parameter():
     assert "q" in refusal(SearchParams, "")
+    assert "q" in refusal(SearchParams, "")  # every time: a refusal is never remembered as the empty answer
     assert parse(SearchParams, "q=kea") == {"q": "kea"}
+
+
+def test_parse_of_an_empty_query_validates_once_and_hands_out_a_fresh_dict():
+    class Counted(QueryParamsSerializer):
+        name = serializers.CharField(required=False)
+        made = 0
+
+        def __init__(self, *args, **kwargs):
+            type(self).made += 1
+            super().__init__(*args, **kwargs)
+
+    first = parse(Counted, "")
+    first["name"] = "changed by a caller"
+    assert parse(Counted, "") == {} and Counted.made == 1
+    assert parse(Counted, "name=kea") == {"name": "kea"} and Counted.made == 2
 
 
 # --- unknown parameters ---
