@@ -3,7 +3,7 @@
 import base64
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -17,6 +17,7 @@ TAXA = "/api/v1/taxa/"
 PREFERRED_DETAIL = "/api/v1/organisms/panthera-uncia/"  # a real species with related posts
 DEEP_ROWS = 50_000
 WALK_PAGE_SIZE = 100
+TAIL_PER_PAGE = 2  # organism details taken from each walked page for the long tail (1,000 in all)
 
 # What visitors type: common and rare words, names with numbers, no match at all (organisms/demo/synthetic.py
 # names species "Spotted beetle 4264"; "wolf" is only in a vernacular name, "Tasmanian wolf").
@@ -38,6 +39,7 @@ class Catalogue:
     taxon_filters: dict[str, str]  # rank -> the organism list filtered by that taxon
     taxon_details: list[str]  # a genus's page and one of its species'
     walk_seconds: float
+    tail: list[str] = field(default_factory=list)  # organism details across the catalogue: the long tail
 
     @property
     def replayed(self) -> list[str]:
@@ -65,11 +67,14 @@ def discover(port: int, time_limit: float = 300.0) -> Catalogue:
         slugs = [row["slug"] for row in first["results"]]
         detail = PREFERRED_DETAIL if client.get(PREFERRED_DETAIL)[0] == 200 else f"{LIST}{slugs[0]}/"
         started = time.monotonic()
+        tail: list[str] = []
         target = f"{LIST}?page_size={WALK_PAGE_SIZE}"
         for _ in range(DEEP_ROWS // WALK_PAGE_SIZE):
             if time.monotonic() - started > time_limit:
                 raise RuntimeError(f"walking {DEEP_ROWS:,} rows deep took over {time_limit:.0f}s")
-            next_link = _json(client, target)["next"]
+            page = _json(client, target)
+            tail += [f"{LIST}{row['slug']}/" for row in page["results"][:: WALK_PAGE_SIZE // TAIL_PER_PAGE]]
+            next_link = page["next"]
             if not next_link:
                 raise RuntimeError(f"the organism list ends before {DEEP_ROWS:,} rows: is the database seeded?")
             target = target_of(next_link)
@@ -104,6 +109,7 @@ def discover(port: int, time_limit: float = 300.0) -> Catalogue:
         taxon_filters={rank: f"{LIST}?{urlencode({'taxon': taxon['id']})}" for rank, taxon in taxa.items()},
         taxon_details=taxon_details,
         walk_seconds=walk_seconds,
+        tail=tail,
     )
 
 

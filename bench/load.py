@@ -36,12 +36,22 @@ def http_get(port: int, target: str, timeout: float = 10.0) -> Response:
 
 
 def run_wrk(
-    base_url: str, paths: list[str], *, connections: int, threads: int, duration: float, wrk: str | None = None
+    base_url: str,
+    paths: list[str],
+    *,
+    connections: int,
+    threads: int,
+    duration: float,
+    wrk: str | None = None,
+    count_cache: bool = False,
 ) -> dict:
-    """One wrk run. One path: wrk's static request. Several: wrk.lua cycles through them (mixed traffic)."""
-    env = {name: value for name, value in os.environ.items() if name != "WRK_PATHS"}
+    """One wrk run. One path: wrk's static request. Several: wrk.lua cycles through them (mixed traffic).
+    `count_cache`: also count the responses' X-Cache (`cache`: hits, misses, others)."""
+    env = {name: value for name, value in os.environ.items() if name not in ("WRK_PATHS", "WRK_COUNT_CACHE")}
     if len(paths) > 1:
         env["WRK_PATHS"] = " ".join(paths)
+    if count_cache:
+        env["WRK_COUNT_CACHE"] = "1"
     url = base_url + (paths[0] if len(paths) == 1 else "/")
     command = [
         wrk or shutil.which("wrk") or "wrk",
@@ -54,7 +64,10 @@ def run_wrk(
         url,
     ]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=duration + 60, check=False)
+    cache = None
     for line in completed.stdout.splitlines():
+        if line.startswith("BENCH_CACHE "):
+            cache = json.loads(line.removeprefix("BENCH_CACHE "))
         if line.startswith("BENCH_JSON "):
             raw = json.loads(line.removeprefix("BENCH_JSON "))
             break
@@ -75,6 +88,7 @@ def run_wrk(
         "http_errors": raw["http_errors"],  # wrk counts responses with a status of 400 or more
         "raw": raw,
         "command": " ".join(command),
+        **({"cache": cache} if cache is not None else {}),
     }
 
 

@@ -179,6 +179,9 @@ def measure_with_references(
         crowded = {name: server for name, server in servers.items() if name != scenarios.BEFORE}
         measured.append(scenarios.run_throughput(crowd, crowded, profile, tools["wrk"], say))
 
+        say("Reads while a curator edits (wrk, and a writer process, turn by turn)")
+        measured.append(scenarios.run_reads_while_editing(app, env, catalogue, profile, tools["wrk"], say))
+
         say("Bulk write (a separate manage.py process, while the web processes follow bumps)")
         measured.append(scenarios.run_bulk_write(app, env, environment.bump_listeners(backends.redis_url), say))
     return catalogue

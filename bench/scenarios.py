@@ -417,3 +417,97 @@ def run_bulk_write(app: Server, env: dict[str, str], listeners: Callable[[], int
         "met": met,
         "figure": figure,
     }
+
+
+EDIT_EVERY, IMAGE_EVERY = 1.0, 5.0
+WRITER = """
+import json, time
+from django.utils import timezone
+from organisms import services
+from biomuseum.images.fields import ImageStatus
+from organisms.models import Organism, OrganismImage
+organisms = list(Organism.objects.published().order_by("pk")[1000:1060])
+image = OrganismImage.objects.filter(status=ImageStatus.READY, organism__is_published=True).first()
+if image is None:  # a photograph as a finished job leaves it (the bench database has none)
+    image = OrganismImage.objects.create(organism=organisms[-1], original="bench/photograph.jpg",
+                                         alt_text="A photograph", status=ImageStatus.READY, renditions=[],
+                                         processed_at=timezone.now())
+print("ready", flush=True)
+started = time.monotonic()
+edits = images = 0
+while time.monotonic() - started < {seconds}:
+    now = time.monotonic() - started
+    if now >= edits * {edit_every}:  # a curator's edit, through the service
+        organism = Organism.objects.get(pk=organisms[edits % len(organisms)].pk)
+        services.organism_update(organism=organism, user=None, habitat=f"Edited {{edits}}")
+        edits += 1
+    if now >= images * {image_every}:  # the save an image job ends with (biomuseum/images/jobs.py)
+        image.processed_at = timezone.now()
+        image.save()
+        images += 1
+    time.sleep(0.01)
+print(json.dumps({{"edits": edits, "images": images}}))
+"""
+
+
+def run_reads_while_editing(app: Server, env: dict[str, str], catalogue: Catalogue, profile: Profile, wrk: str,
+                            say) -> dict:  # fmt: skip
+    """The mixed reads and a long tail of organism details, with no writes, then while a writer edits one
+    organism every second (through the service) and an image job finishes every 5 s, turn by turn (issue 18)."""
+    import json
+    import subprocess
+    import sys
+
+    from .environment import ROOT
+
+    paths = [*catalogue.mixed, *catalogue.tail]
+    connections, threads = profile.connections, 2
+    run_wrk(app.base_url, paths, connections=connections, threads=threads, duration=profile.duration, wrk=wrk)  # warm
+    runs: dict[str, list[dict]] = {"no writes": [], "writes": []}
+    writes = []
+    for repetition in range(1, profile.repetitions + 1):
+        for name in runs:
+            writer = None
+            if name == "writes":
+                script = WRITER.format(seconds=profile.duration + 1, edit_every=EDIT_EVERY, image_every=IMAGE_EVERY)
+                writer = subprocess.Popen([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                if writer.stdout.readline().strip() != "ready":
+                    raise RuntimeError(f"the writer did not start: {writer.stderr.read()[-2000:]}")
+            workers_before, cpu_before = set(app.worker_pids()), noise.sample()
+            result = run_wrk(app.base_url, paths, connections=connections, threads=threads, duration=profile.duration,
+                             wrk=wrk, count_cache=True)  # fmt: skip
+            result["cpu"] = noise.cpu_split(cpu_before, noise.sample(), app.process.pid)
+            result["worker_restarts"] = len(set(app.worker_pids()) - workers_before)
+            if writer is not None:
+                out, err = writer.communicate(timeout=60)
+                if writer.returncode:
+                    raise RuntimeError(f"the writer failed: {err[-2000:]}")
+                writes.append(json.loads(out.strip().splitlines()[-1]))
+            cache = result["cache"]
+            result["hit_ratio"] = cache["hits"] / max(1, cache["hits"] + cache["misses"])
+            runs[name].append(result)
+            say(f"  reads {name:<9} {repetition}/{profile.repetitions} {result['requests_per_second']:>9,.0f} req/s"
+                f"  p99 {result['p99_ms']:8.2f} ms  hit ratio {result['hit_ratio']:.1%}"
+                + (f"  writes {writes[-1]}" if writer is not None else ""))  # fmt: skip
+    summary = {
+        name: {**_median_run(found), "hit_ratio": statistics.median(run["hit_ratio"] for run in found)}
+        for name, found in runs.items()
+    }  # fmt: skip
+    quiet, busy = summary["no writes"], summary["writes"]
+    ratio = busy["requests_per_second"] / quiet["requests_per_second"] if quiet["requests_per_second"] else 0.0
+    met = busy["hit_ratio"] >= 0.9 and ratio >= 0.8
+    figure = (f"{ratio:.2f}x the no-write throughput ({quiet['requests_per_second']:,.0f} req/s); hit ratio "
+              f"{busy['hit_ratio']:.1%} ({quiet['hit_ratio']:.1%} without writes); p99 {busy['p99_ms']:.1f} ms "
+              f"({quiet['p99_ms']:.1f} ms)")  # fmt: skip
+    return {
+        "key": "reads_while_editing",
+        "title": f"reads while a curator edits ({len(paths)} URLs, an edit a second, an image job every 5 s)",
+        "kind": "throughput",
+        "setup": {"paths": len(paths), "connections": connections, "duration": profile.duration, "writes": writes},
+        "runs": runs,
+        "summary": {BIOMUSEUM: busy, "no_writes": quiet},
+        "target": "hit ratio >= 90 % and >= 0.8x the no-write throughput",
+        "met": met,
+        "figure": figure,
+    }

@@ -30,7 +30,36 @@ if paths and paths ~= "" then
    end
 end
 
+-- With WRK_COUNT_CACHE=1, each thread counts the X-Cache header of its responses (HIT, MISS, none), and
+-- `done` adds them up: the page cache's hit ratio as the clients saw it.
+local threads = {}
+local counting = os.getenv("WRK_COUNT_CACHE") == "1"
+
+if counting then
+   local numbering = setup
+   function setup(thread)
+      if numbering then numbering(thread) end
+      threads[#threads + 1] = thread
+   end
+
+   hits, misses, others = 0, 0, 0
+   function response(status, headers, body)
+      local state = headers["X-Cache"]
+      if state == "HIT" then hits = hits + 1 elseif state == "MISS" then misses = misses + 1 else others = others + 1 end
+   end
+end
+
 function done(summary, latency, requests)
+   if counting then
+      local total_hits, total_misses, total_others = 0, 0, 0
+      for _, thread in ipairs(threads) do
+         total_hits = total_hits + thread:get("hits")
+         total_misses = total_misses + thread:get("misses")
+         total_others = total_others + thread:get("others")
+      end
+      io.write(string.format('BENCH_CACHE {"hits": %d, "misses": %d, "others": %d}\n', total_hits, total_misses,
+         total_others))
+   end
    local errors = summary.errors
    io.write(string.format(
       'BENCH_JSON {"requests": %d, "duration_us": %d, "bytes": %d, "connect_errors": %d, "read_errors": %d, '
