@@ -429,9 +429,9 @@ from organisms.models import Organism, OrganismImage
 organisms = list(Organism.objects.published().order_by("pk")[1000:1060])
 image = OrganismImage.objects.filter(status=ImageStatus.READY, organism__is_published=True).first()
 if image is None:  # a photograph as a finished job leaves it (the bench database has none)
-    image = OrganismImage.objects.create(organism=organisms[-1], original="bench/photograph.jpg",
-                                         alt_text="A photograph", status=ImageStatus.READY, renditions=[],
-                                         processed_at=timezone.now())
+    image = OrganismImage.objects.create(organism=organisms[-1], original="bench/photograph.jpg", width=640,
+                                         height=480, alt_text="A photograph", status=ImageStatus.READY,
+                                         renditions=[], processed_at=timezone.now())  # sizes given: no file read
 print("ready", flush=True)
 started = time.monotonic()
 edits = images = 0
