@@ -470,9 +470,12 @@ def run_reads_while_editing(app: Server, env: dict[str, str], catalogue: Catalog
             writer = None
             if name == "writes":
                 script = WRITER.format(seconds=profile.duration + 1, edit_every=EDIT_EVERY, image_every=IMAGE_EVERY)
-                writer = subprocess.Popen([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-                if writer.stdout.readline().strip() != "ready":
+                command = [sys.executable, "manage.py", "shell", "--no-imports", "-c", script]
+                writer = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True)  # fmt: skip
+                while (line := writer.stdout.readline()) and line.strip() != "ready":
+                    pass
+                if not line:
                     raise RuntimeError(f"the writer did not start: {writer.stderr.read()[-2000:]}")
             workers_before, cpu_before = set(app.worker_pids()), noise.sample()
             result = run_wrk(app.base_url, paths, connections=connections, threads=threads, duration=profile.duration,
