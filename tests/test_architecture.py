@@ -7,6 +7,7 @@ and nothing imports it. Imports inside functions count as much as those at the t
 """
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,15 @@ def test_the_import_graph_has_no_cycle():
 def test_the_cycle_finder_finds_cycles(monkeypatch, graph, expected):
     monkeypatch.setitem(globals(), "GRAPH", graph)
     assert _cycles() == expected
+
+
+def test_the_page_cache_imports_without_the_apps_loaded():
+    """The benchmark (bench/environment.py) and the WSGI entry point import the page cache before, or
+    without, Django's app registry: no model may be imported when the package is."""
+    import subprocess
+    import sys
+
+    code = "import django.conf; import biomuseum.pagecache.local, biomuseum.pagecache; print('imported')"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "biomuseum.settings"}
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert completed.stdout.strip() == "imported", completed.stderr[-2000:]
