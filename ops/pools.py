@@ -94,8 +94,16 @@ def page_cache_stats() -> dict:
         "generations": pagecache.generations(),
         # every process's bumps, and subscribed processes that did not acknowledge one in time
         "bumps": pagecache.bump_stats(),
+        "last_bumps": _last_bumps(),  # per family: when, by whom, through what, a change or a purge
         "local_copies": pagecache.local_stats(),  # this worker's pages kept in memory (pagecache/local.py)
     }
+
+
+def _last_bumps() -> dict | str:
+    try:
+        return pagecache.last_bumps()
+    except Exception as error:  # statistics never fail a probe
+        return f"error: {type(error).__name__}"
 
 
 def page_cache_routes() -> dict[str, dict]:

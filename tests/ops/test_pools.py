@@ -60,7 +60,8 @@ def test_pools_database_reports_what_applies(client):
 def test_pools_worker_and_page_cache_sections(client, settings):
     body = client.get("/ops/pools/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").json()
     assert isinstance(body["worker"]["pid"], int)
-    assert set(body["page_cache"]) == {"this_worker", "all_workers", "generations", "bumps", "local_copies"}
+    assert set(body["page_cache"]) == {"this_worker", "all_workers", "generations", "bumps", "last_bumps",
+                                       "local_copies"}  # fmt: skip
     assert "hit_ratio" in body["page_cache"]["this_worker"]
     local = body["page_cache"]["local_copies"]  # on Redis only: the in-process cache is local already
     if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
@@ -108,3 +109,16 @@ def test_pools_celery_broker_down_is_reported_not_raised(client, settings):
     response = client.get("/ops/pools/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code == 200
     assert str(response.json()["celery"]["queues"]).startswith(("error", "timeout"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pools_show_each_familys_last_bump(client):
+    from biomuseum import pagecache
+    from biomuseum.revisions import recording
+
+    with recording("import"):
+        pagecache.bump("posts")
+    last = client.get("/ops/pools/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").json()["page_cache"]["last_bumps"]
+    assert set(last) == set(pagecache.FAMILIES)
+    assert (last["posts"]["via"], last["posts"]["purge"], last["posts"]["by"]) == ("import", False, None)
+    assert last["posts"]["at"] > 0
